@@ -1,0 +1,68 @@
+//! The HTTP API: one axum application on one port, one module per API flavor, each only translating
+//! HTTP to service calls and back.
+//!
+//! - `native`: the kvrocks-controller compatible API under `/api/v1` (docs/api.md).
+//! - `ops`: `/healthz`, `/readyz`, `/api/v1/status`, `/api/v1/raft/peers`.
+//! - `envelope` and `extract`: the native envelope (`{"data": ...}` / `{"error": {"message": ...}}`)
+//!   and the shared extractors (JSON body, `If-Match`, `?consistency=stale`, path segments).
+//!
+//! Owns: routing, request parsing, response shapes, the body size limit and the 404 / 405 answers.
+//! Must not touch: leadership, forwarding, timeouts (in `node`), validation of the metadata (in
+//! `meta`), status codes of service errors (in `crate::error`). Never logs a request body.
+
+mod envelope;
+mod extract;
+mod native;
+mod ops;
+
+use std::time::Instant;
+
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{Method, StatusCode, Uri};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::Router;
+
+use self::envelope::ApiError;
+use crate::error::ServiceError;
+use crate::service::MetaService;
+
+/// Largest accepted request body; a larger one is answered 413.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// The whole HTTP application of one shardkeeper node.
+pub fn router(service: MetaService) -> Router {
+    Router::new()
+        .nest("/api/v1", native::routes())
+        .merge(ops::routes())
+        .fallback(no_route)
+        // Applies to the routes added above: keep it after every route.
+        .method_not_allowed_fallback(wrong_method)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn(log_request))
+        .with_state(service)
+}
+
+async fn no_route(method: Method, uri: Uri) -> ApiError {
+    ApiError::Service(ServiceError::not_found(format!("no route for {method} {}", uri.path())))
+}
+
+async fn wrong_method(method: Method, uri: Uri) -> ApiError {
+    ApiError::http(StatusCode::METHOD_NOT_ALLOWED, format!("method {method} is not allowed on {}", uri.path()))
+}
+
+/// One debug line per request: method, path, status and latency; never the body or the query.
+async fn log_request(request: Request, next: Next) -> Response {
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let started = Instant::now();
+    let response = next.run(request).await;
+    tracing::debug!(
+        %method,
+        path,
+        status = response.status().as_u16(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "request served"
+    );
+    response
+}

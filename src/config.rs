@@ -1,0 +1,204 @@
+//! Node configuration: plain serde data with documented defaults.
+//!
+//! Sources, later ones winning: the defaults below, the TOML file given by `--config`, then
+//! `SHARDKEEPER_*` environment variables and command-line flags (see `cli`). Durations are written in
+//! human form ("100ms", "5s").
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// This node's raft id; unique in the cluster. Default 1.
+    pub node_id: u64,
+    /// REST API listen address. Default 127.0.0.1:9700.
+    pub http_addr: String,
+    /// gRPC (raft + admin) listen address. Default 127.0.0.1:9800.
+    pub grpc_addr: String,
+    /// gRPC address the other nodes use to reach this one. Default: `grpc_addr`.
+    pub advertise_grpc_addr: Option<String>,
+    /// Where the raft log, vote and snapshots live. Default ./shardkeeper-data.
+    pub data_dir: PathBuf,
+    /// "1=HOST:GRPCPORT,2=...": the members of a new cluster; every member gets the same list.
+    /// Ignored when the data directory already holds a cluster. With neither this nor `join`, the
+    /// node forms a one-node cluster of itself.
+    pub initial_cluster: Option<String>,
+    /// gRPC address of any member of a running cluster to join (as learner, then voter).
+    pub join: Option<String>,
+    pub raft: RaftConfig,
+    pub requests: RequestConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            node_id: 1,
+            http_addr: "127.0.0.1:9700".to_string(),
+            grpc_addr: "127.0.0.1:9800".to_string(),
+            advertise_grpc_addr: None,
+            data_dir: PathBuf::from("./shardkeeper-data"),
+            initial_cluster: None,
+            join: None,
+            raft: RaftConfig::default(),
+            requests: RequestConfig::default(),
+        }
+    }
+}
+
+impl Config {
+    pub fn advertised_grpc_addr(&self) -> &str {
+        self.advertise_grpc_addr.as_deref().unwrap_or(&self.grpc_addr)
+    }
+
+    /// The members of a new cluster: the `initial_cluster` list, or this node alone.
+    pub fn initial_members(&self) -> Result<BTreeMap<u64, String>, ConfigError> {
+        match &self.initial_cluster {
+            Some(list) => parse_initial_cluster(list),
+            None => Ok(BTreeMap::from([(self.node_id, self.advertised_grpc_addr().to_string())])),
+        }
+    }
+}
+
+/// Raft timing and snapshot policy. Tuned for fast leader failover on a LAN: a follower that hears
+/// no heartbeat for 500-1000 ms starts an election, so a dead leader is replaced in about a second.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RaftConfig {
+    /// How often the leader sends heartbeats. Default 100ms.
+    #[serde(with = "humantime_serde")]
+    pub heartbeat_interval: Duration,
+    /// Election timeout is drawn from [min, max). Defaults 500ms and 1000ms.
+    #[serde(with = "humantime_serde")]
+    pub election_timeout_min: Duration,
+    #[serde(with = "humantime_serde")]
+    pub election_timeout_max: Duration,
+    /// Timeout of one snapshot chunk transfer. Default 2s.
+    #[serde(with = "humantime_serde")]
+    pub install_snapshot_timeout: Duration,
+    /// Build a snapshot after this many applied entries since the last one. Default 5000.
+    pub snapshot_logs: u64,
+    /// Entries kept in the log behind a snapshot, so that briefly lagging followers catch up from
+    /// the log instead of a snapshot. Default 1000.
+    pub logs_kept_after_snapshot: u64,
+}
+
+impl Default for RaftConfig {
+    fn default() -> Self {
+        RaftConfig {
+            heartbeat_interval: Duration::from_millis(100),
+            election_timeout_min: Duration::from_millis(500),
+            election_timeout_max: Duration::from_millis(1000),
+            install_snapshot_timeout: Duration::from_secs(2),
+            snapshot_logs: 5000,
+            logs_kept_after_snapshot: 1000,
+        }
+    }
+}
+
+/// Bounds on how long a client request may wait.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RequestConfig {
+    /// How long a request waits for a leader before answering 503. Default 5s.
+    #[serde(with = "humantime_serde")]
+    pub leader_wait: Duration,
+    /// How long a write may take once sent to the leader before its outcome is reported unknown
+    /// (504). Default 10s.
+    #[serde(with = "humantime_serde")]
+    pub write_timeout: Duration,
+    /// How long adding a member may take (it first catches up as a learner). Default 60s.
+    #[serde(with = "humantime_serde")]
+    pub membership_timeout: Duration,
+}
+
+impl Default for RequestConfig {
+    fn default() -> Self {
+        RequestConfig {
+            leader_wait: Duration::from_secs(5),
+            write_timeout: Duration::from_secs(10),
+            membership_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("config file {path} is invalid: {source}")]
+    Parse { path: PathBuf, source: toml::de::Error },
+    #[error("initial cluster entry \"{0}\" is not ID=HOST:PORT")]
+    InitialClusterEntry(String),
+    #[error("initial cluster lists node {0} twice")]
+    DuplicateMember(u64),
+}
+
+impl Config {
+    pub fn from_toml_file(path: &std::path::Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+        toml::from_str(&text).map_err(|source| ConfigError::Parse { path: path.to_path_buf(), source })
+    }
+}
+
+/// Parses "1=HOST:PORT,2=HOST:PORT".
+pub fn parse_initial_cluster(list: &str) -> Result<BTreeMap<u64, String>, ConfigError> {
+    let mut members = BTreeMap::new();
+    for entry in list.split(',').map(str::trim).filter(|entry| !entry.is_empty()) {
+        let bad_entry = || ConfigError::InitialClusterEntry(entry.to_string());
+        let (id, addr) = entry.split_once('=').ok_or_else(bad_entry)?;
+        let id: u64 = id.trim().parse().map_err(|_| bad_entry())?;
+        let addr = addr.trim();
+        if !is_host_port(addr) {
+            return Err(bad_entry());
+        }
+        if members.insert(id, addr.to_string()).is_some() {
+            return Err(ConfigError::DuplicateMember(id));
+        }
+    }
+    if members.is_empty() {
+        return Err(ConfigError::InitialClusterEntry(list.to_string()));
+    }
+    Ok(members)
+}
+
+/// `host:port` with a non-empty host and a port in 1..=65535.
+pub fn is_host_port(addr: &str) -> bool {
+    match addr.rsplit_once(':') {
+        Some((host, port)) => !host.is_empty() && port.parse::<u16>().is_ok_and(|port| port > 0),
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn initial_cluster_lists_parse_or_say_what_is_wrong() {
+        let parsed = parse_initial_cluster("1=127.0.0.1:9801, 2=node2:9800,3=[::1]:9803").unwrap();
+        assert_eq!(parsed.len(), 3);
+        assert_eq!(parsed[&3], "[::1]:9803");
+        for bad in ["", "1", "x=a:1", "1=nohost", "1=a:0", "1=a:70000", "1=:9800"] {
+            assert!(parse_initial_cluster(bad).is_err(), "{bad:?} should be rejected");
+        }
+        assert!(matches!(parse_initial_cluster("1=a:1,1=b:2"), Err(ConfigError::DuplicateMember(1))));
+    }
+
+    #[test]
+    fn toml_uses_documented_keys_and_human_durations() {
+        let config: Config = toml::from_str(
+            "node_id = 3\ndata_dir = \"/var/lib/sk\"\n[raft]\nheartbeat_interval = \"50ms\"\nsnapshot_logs = 10\n",
+        )
+        .unwrap();
+        assert_eq!(config.node_id, 3);
+        assert_eq!(config.raft.heartbeat_interval, Duration::from_millis(50));
+        assert_eq!(config.raft.snapshot_logs, 10);
+        assert_eq!(config.http_addr, "127.0.0.1:9700");
+        assert!(toml::from_str::<Config>("nodeid = 3").is_err());
+    }
+}

@@ -1,0 +1,24 @@
+//! shardkeeper: a raft-replicated control plane for sharded MySQL / MariaDB fleets.
+//!
+//! - `meta`: the domain (namespaces, clusters, shards, nodes, slots) and the pure state machine.
+//! - `storage`: sled, the only module that touches disk; `raft`: openraft glue over it.
+//! - `node`: one raft member; leadership, forwarding (gRPC, one hop), linearizable reads, membership.
+//! - `service`: one method per use case, shared by every API flavor.
+//! - `api`: axum routers, one module per flavor, thin over `service`; `rpc`: tonic servers and clients.
+//! - `error`: the one error-code table for HTTP and gRPC; `config` / `cli`: settings and flags.
+//! - `server`: wires a node's storage, raft and servers together and shuts them down.
+//!
+//! Writes become `meta::Command`s committed by a raft majority and applied on every node; reads are
+//! linearizable through the leader's read index unless `?consistency=stale` asks for the local copy.
+
+pub mod api;
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod meta;
+pub mod node;
+pub mod raft;
+pub mod rpc;
+pub mod server;
+pub mod service;
+pub mod storage;

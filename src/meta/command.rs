@@ -1,0 +1,125 @@
+//! Commands proposed through raft and their responses.
+//!
+//! Every id and timestamp is stamped by the proposer. Cluster-level commands carry the caller's
+//! `expected_version` (from `If-Match`); `apply` rejects them with `VersionMismatch` when it differs.
+
+use serde::{Deserialize, Serialize};
+
+use super::error::MetaError;
+use super::slots::SlotRange;
+use super::types::{NodeRole, Secret};
+
+/// A database node as the proposer declared it: id already chosen.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeSpec {
+    pub id: String,
+    pub addr: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Command {
+    CreateNamespace {
+        name: String,
+    },
+    /// Refused while the namespace still holds clusters.
+    DeleteNamespace {
+        name: String,
+    },
+    /// `nodes` are split into shards of `replicas` nodes each, the first of each shard is master,
+    /// and slots 0..=16383 are split evenly over the shards. The cluster starts at version 0.
+    CreateCluster {
+        namespace: String,
+        name: String,
+        nodes: Vec<NodeSpec>,
+        replicas: u32,
+        password: Secret,
+        created_at: i64,
+    },
+    DeleteCluster {
+        namespace: String,
+        name: String,
+        expected_version: Option<u64>,
+    },
+    /// A new shard with no slots; its first node is master.
+    CreateShard {
+        namespace: String,
+        cluster: String,
+        nodes: Vec<NodeSpec>,
+        password: Secret,
+        created_at: i64,
+        expected_version: Option<u64>,
+    },
+    /// Refused while the shard owns slots.
+    DeleteShard {
+        namespace: String,
+        cluster: String,
+        shard: usize,
+        expected_version: Option<u64>,
+    },
+    CreateNode {
+        namespace: String,
+        cluster: String,
+        shard: usize,
+        node: NodeSpec,
+        role: NodeRole,
+        password: Secret,
+        created_at: i64,
+        expected_version: Option<u64>,
+    },
+    /// Refused for the shard's master.
+    DeleteNode {
+        namespace: String,
+        cluster: String,
+        shard: usize,
+        node_id: String,
+        expected_version: Option<u64>,
+    },
+    /// Metadata-only slot move (`slot_only`): the slots leave whichever shards own them and join
+    /// `target`.
+    MigrateSlots {
+        namespace: String,
+        cluster: String,
+        target: usize,
+        slots: SlotRange,
+        expected_version: Option<u64>,
+    },
+    /// Commit a new master for a shard: `new_master_id` becomes master, the old master a slave.
+    PromoteNode {
+        namespace: String,
+        cluster: String,
+        shard: usize,
+        new_master_id: String,
+        expected_version: Option<u64>,
+    },
+}
+
+impl Command {
+    /// Short name for logs and metrics.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Command::CreateNamespace { .. } => "create_namespace",
+            Command::DeleteNamespace { .. } => "delete_namespace",
+            Command::CreateCluster { .. } => "create_cluster",
+            Command::DeleteCluster { .. } => "delete_cluster",
+            Command::CreateShard { .. } => "create_shard",
+            Command::DeleteShard { .. } => "delete_shard",
+            Command::CreateNode { .. } => "create_node",
+            Command::DeleteNode { .. } => "delete_node",
+            Command::MigrateSlots { .. } => "migrate_slots",
+            Command::PromoteNode { .. } => "promote_node",
+        }
+    }
+}
+
+/// What a successful command answers.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Response {
+    /// Nothing to report (also the response of raft's own blank and membership entries).
+    #[default]
+    Done,
+    /// A cluster-level change; the cluster's version after it (absent when the cluster was deleted).
+    ClusterVersion(u64),
+}
+
+/// The replicated outcome of one command.
+pub type CommandResult = Result<Response, MetaError>;

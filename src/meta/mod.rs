@@ -1,0 +1,19 @@
+//! The replicated metadata: domain types, the commands that change them and the pure state machine.
+//!
+//! Owns: namespaces, clusters, shards, nodes, slot math, and `MetaState::apply`.
+//! Must not touch: I/O, clocks, randomness, raft or HTTP. Everything the proposer chose (ids, times)
+//! arrives inside the command, so every raft member computes the same outcome.
+
+mod apply;
+mod command;
+mod error;
+mod slots;
+mod types;
+
+pub use command::{Command, CommandResult, NodeSpec, Response};
+pub use error::{MetaError, MetaErrorKind};
+pub use slots::{split_evenly, SlotRange, SlotRangeParseError, SLOT_COUNT};
+pub use types::{
+    Cluster, ClusterCredentials, MetaState, Namespace, Node, NodeRole, Secret, Shard, MAX_NAME_LEN,
+    NODE_ID_LEN,
+};

@@ -1,0 +1,187 @@
+//! The state machine adapter: applies committed entries to the in-memory `MetaState`, builds and
+//! installs snapshots, and persists the latest snapshot in storage.
+//!
+//! The applied state lives in memory; on restart it is rebuilt from the stored snapshot and openraft
+//! re-applies the committed log after it. Readers share the state through `MetaReader`.
+
+use std::io::Cursor;
+use std::sync::{Arc, RwLock, RwLockReadGuard};
+
+use openraft::storage::RaftStateMachine;
+use openraft::{
+    AnyError, BasicNode, Entry, EntryPayload, LogId, OptionalSend, RaftSnapshotBuilder, Snapshot, SnapshotMeta,
+    StorageError, StorageIOError, StoredMembership,
+};
+use serde::{Deserialize, Serialize};
+
+use super::TypeConfig;
+use crate::meta::{CommandResult, MetaState, Response};
+use crate::storage::Storage;
+
+type RaftStorageError = StorageError<u64>;
+
+/// What the state machine has applied so far.
+#[derive(Clone, Debug, Default)]
+pub struct AppliedState {
+    pub last_applied: Option<LogId<u64>>,
+    pub last_membership: StoredMembership<u64, BasicNode>,
+    pub meta: MetaState,
+}
+
+/// Read access to the applied metadata, shared by the state machine and the service layer.
+#[derive(Clone, Default)]
+pub struct MetaReader {
+    state: Arc<RwLock<AppliedState>>,
+}
+
+impl MetaReader {
+    /// Runs `read` on the current applied state. Keep `read` short: the state machine waits for it.
+    pub fn read<T>(&self, read: impl FnOnce(&AppliedState) -> T) -> T {
+        read(&self.lock_for_read())
+    }
+
+    fn lock_for_read(&self) -> RwLockReadGuard<'_, AppliedState> {
+        self.state.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// The snapshot as stored and as sent to followers.
+#[derive(Serialize, Deserialize)]
+struct StoredSnapshot {
+    meta: SnapshotMeta<u64, BasicNode>,
+    data: Vec<u8>,
+}
+
+pub struct StateMachineStore {
+    reader: MetaReader,
+    storage: Storage,
+    snapshots_built: u64,
+}
+
+
+fn snapshot_error(
+    make: fn(Option<openraft::storage::SnapshotSignature<u64>>, AnyError) -> StorageIOError<u64>,
+    error: impl std::error::Error + 'static,
+) -> RaftStorageError {
+    make(None, AnyError::new(&error)).into()
+}
+
+impl StateMachineStore {
+    /// Loads the stored snapshot, if any, as the starting state.
+    pub fn open(storage: Storage) -> Result<Self, RaftStorageError> {
+        let store = StateMachineStore { reader: MetaReader::default(), storage, snapshots_built: 0 };
+        let stored: Option<StoredSnapshot> =
+            store.storage.read_snapshot().map_err(|error| snapshot_error(StorageIOError::read_snapshot, error))?;
+        if let Some(stored) = stored {
+            store.replace_state(&stored.meta, &stored.data)?;
+        }
+        Ok(store)
+    }
+
+    pub fn reader(&self) -> MetaReader {
+        self.reader.clone()
+    }
+
+    fn write_state(&self) -> std::sync::RwLockWriteGuard<'_, AppliedState> {
+        self.reader.state.write().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn replace_state(&self, meta: &SnapshotMeta<u64, BasicNode>, data: &[u8]) -> Result<(), RaftStorageError> {
+        let decoded: MetaState =
+            serde_json::from_slice(data).map_err(|error| snapshot_error(StorageIOError::read_snapshot, error))?;
+        *self.write_state() = AppliedState {
+            last_applied: meta.last_log_id,
+            last_membership: meta.last_membership.clone(),
+            meta: decoded,
+        };
+        Ok(())
+    }
+}
+
+impl RaftSnapshotBuilder<TypeConfig> for StateMachineStore {
+    async fn build_snapshot(&mut self) -> Result<Snapshot<TypeConfig>, RaftStorageError> {
+        let (last_applied, last_membership, data) = self.reader.read(|state| {
+            let data = serde_json::to_vec(&state.meta);
+            (state.last_applied, state.last_membership.clone(), data)
+        });
+        let data = data.map_err(|error| snapshot_error(StorageIOError::write_snapshot, error))?;
+        self.snapshots_built += 1;
+        let snapshot_id = match last_applied {
+            Some(log_id) => format!("{}-{}-{}", log_id.leader_id.term, log_id.index, self.snapshots_built),
+            None => format!("empty-{}", self.snapshots_built),
+        };
+        let meta = SnapshotMeta { last_log_id: last_applied, last_membership, snapshot_id };
+        let stored = StoredSnapshot { meta: meta.clone(), data };
+        self.storage
+            .write_snapshot(&stored)
+            .await
+            .map_err(|error| snapshot_error(StorageIOError::write_snapshot, error))?;
+        Ok(Snapshot { meta, snapshot: Box::new(Cursor::new(stored.data)) })
+    }
+}
+
+impl RaftStateMachine<TypeConfig> for StateMachineStore {
+    type SnapshotBuilder = StateMachineStore;
+
+    async fn applied_state(
+        &mut self,
+    ) -> Result<(Option<LogId<u64>>, StoredMembership<u64, BasicNode>), RaftStorageError> {
+        Ok(self.reader.read(|state| (state.last_applied, state.last_membership.clone())))
+    }
+
+    async fn apply<I>(&mut self, entries: I) -> Result<Vec<CommandResult>, RaftStorageError>
+    where
+        I: IntoIterator<Item = Entry<TypeConfig>> + OptionalSend,
+        I::IntoIter: OptionalSend,
+    {
+        let mut state = self.write_state();
+        let mut results = Vec::new();
+        for entry in entries {
+            state.last_applied = Some(entry.log_id);
+            let result = match entry.payload {
+                EntryPayload::Blank => Ok(Response::Done),
+                EntryPayload::Normal(command) => {
+                    let result = state.meta.apply(&command);
+                    if let Err(rejection) = &result {
+                        tracing::debug!(command = command.kind(), %rejection, "command rejected");
+                    }
+                    result
+                }
+                EntryPayload::Membership(membership) => {
+                    state.last_membership = StoredMembership::new(Some(entry.log_id), membership);
+                    Ok(Response::Done)
+                }
+            };
+            results.push(result);
+        }
+        Ok(results)
+    }
+
+    async fn get_snapshot_builder(&mut self) -> Self::SnapshotBuilder {
+        StateMachineStore { reader: self.reader.clone(), storage: self.storage.clone(), snapshots_built: self.snapshots_built }
+    }
+
+    async fn begin_receiving_snapshot(&mut self) -> Result<Box<Cursor<Vec<u8>>>, RaftStorageError> {
+        Ok(Box::new(Cursor::new(Vec::new())))
+    }
+
+    async fn install_snapshot(
+        &mut self,
+        meta: &SnapshotMeta<u64, BasicNode>,
+        snapshot: Box<Cursor<Vec<u8>>>,
+    ) -> Result<(), RaftStorageError> {
+        let data = snapshot.into_inner();
+        self.replace_state(meta, &data)?;
+        let stored = StoredSnapshot { meta: meta.clone(), data };
+        self.storage
+            .write_snapshot(&stored)
+            .await
+            .map_err(|error| snapshot_error(StorageIOError::write_snapshot, error))
+    }
+
+    async fn get_current_snapshot(&mut self) -> Result<Option<Snapshot<TypeConfig>>, RaftStorageError> {
+        let stored: Option<StoredSnapshot> =
+            self.storage.read_snapshot().map_err(|error| snapshot_error(StorageIOError::read_snapshot, error))?;
+        Ok(stored.map(|stored| Snapshot { meta: stored.meta, snapshot: Box::new(Cursor::new(stored.data)) }))
+    }
+}

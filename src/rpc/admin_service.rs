@@ -1,0 +1,273 @@
+//! The Admin gRPC service: thin translation between protobuf messages and the service layer.
+//!
+//! Propose and ReadIndex are what followers call on the leader; they never forward again (hop
+//! budget 1) and mark a "not the leader" refusal so that the sender knows nothing happened.
+
+use tonic::{Request, Response, Status};
+
+use super::channels::NOT_LEADER_METADATA;
+use super::pb;
+use super::pb::admin_server::Admin;
+use crate::error::{ErrorCode, ServiceError};
+use crate::meta::{Cluster, Command, Node as DbNode, NodeRole, Secret, Shard, SlotRange};
+use crate::node::{Member, WriteAttempt};
+use crate::service::{ClusterRef, Consistency, CreateCluster, MetaService, ShardRef};
+
+pub struct AdminService {
+    service: MetaService,
+}
+
+impl AdminService {
+    pub fn new(service: MetaService) -> Self {
+        AdminService { service }
+    }
+}
+
+type GrpcResult<T> = Result<Response<T>, Status>;
+
+fn not_leader(reason: String) -> Status {
+    let mut status = Status::unavailable(reason);
+    status.metadata_mut().insert(NOT_LEADER_METADATA, tonic::metadata::MetadataValue::from_static("1"));
+    status
+}
+
+/// Every service error leaves as a status with its table code; an unavailable one is marked as
+/// "nothing done" so the sender may retry.
+fn to_status(error: ServiceError) -> Status {
+    if error.code == ErrorCode::Unavailable {
+        return not_leader(error.message);
+    }
+    Status::from(error)
+}
+
+fn reply<T>(outcome: Result<T, ServiceError>) -> GrpcResult<T> {
+    outcome.map(Response::new).map_err(to_status)
+}
+
+fn ack(outcome: Result<u64, ServiceError>) -> GrpcResult<pb::Ack> {
+    reply(outcome.map(|cluster_version| pb::Ack { cluster_version }))
+}
+
+fn done(outcome: Result<(), ServiceError>) -> GrpcResult<pb::Ack> {
+    reply(outcome.map(|()| pb::Ack { cluster_version: 0 }))
+}
+
+fn cluster_ref(namespace: String, cluster: String) -> ClusterRef {
+    ClusterRef { namespace, cluster }
+}
+
+fn shard_ref(namespace: String, cluster: String, shard: u32) -> ShardRef {
+    ShardRef { cluster: cluster_ref(namespace, cluster), shard: shard as usize }
+}
+
+fn consistency(value: &str) -> Consistency {
+    Consistency::from_query(Some(value))
+}
+
+fn members_reply(members: Vec<Member>) -> pb::PeersReply {
+    pb::PeersReply { members: members.into_iter().map(member_to_pb).collect() }
+}
+
+fn member_to_pb(member: Member) -> pb::Member {
+    pb::Member { node_id: member.node_id, grpc_addr: member.grpc_addr, kind: member.kind.to_string() }
+}
+
+fn node_to_pb(node: DbNode) -> pb::NodeInfo {
+    pb::NodeInfo { id: node.id, addr: node.addr, role: node.role.as_str().to_string(), created_at: node.created_at }
+}
+
+fn shard_to_pb(shard: Shard) -> pb::ShardInfo {
+    pb::ShardInfo {
+        nodes: shard.nodes.into_iter().map(node_to_pb).collect(),
+        slot_ranges: shard.slot_ranges.iter().map(SlotRange::to_string).collect(),
+        import_slot: shard.import_slot.map(i32::from).unwrap_or(-1),
+        migrating_slot: shard.migrating_slot.map(i32::from).unwrap_or(-1),
+    }
+}
+
+fn cluster_to_pb(cluster: Cluster) -> pb::ClusterInfo {
+    pb::ClusterInfo {
+        name: cluster.name,
+        version: cluster.version,
+        shards: cluster.shards.into_iter().map(shard_to_pb).collect(),
+    }
+}
+
+fn parse_role(role: &str) -> Result<NodeRole, ServiceError> {
+    match role {
+        "" | "slave" => Ok(NodeRole::Slave),
+        "master" => Ok(NodeRole::Master),
+        other => Err(ServiceError::invalid(format!("role \"{other}\" is neither \"master\" nor \"slave\""))),
+    }
+}
+
+#[tonic::async_trait]
+impl Admin for AdminService {
+    async fn propose(&self, request: Request<pb::ProposeRequest>) -> GrpcResult<pb::ProposeReply> {
+        let command: Command = serde_json::from_slice(&request.into_inner().command_json)
+            .map_err(|error| Status::invalid_argument(format!("malformed command: {error}")))?;
+        match self.service.node().write_as_leader(command).await {
+            WriteAttempt::Finished(outcome) => {
+                let response = outcome.map_err(to_status)?;
+                let response_json = serde_json::to_vec(&response)
+                    .map_err(|error| Status::internal(format!("cannot encode response: {error}")))?;
+                Ok(Response::new(pb::ProposeReply { response_json }))
+            }
+            WriteAttempt::NotDone(reason) => Err(not_leader(reason)),
+        }
+    }
+
+    async fn read_index(&self, _request: Request<pb::ReadIndexRequest>) -> GrpcResult<pb::ReadIndexReply> {
+        let index = self.service.node().read_index_as_leader().await.map_err(not_leader)?;
+        Ok(Response::new(pb::ReadIndexReply { index }))
+    }
+
+    async fn status(&self, _request: Request<pb::StatusRequest>) -> GrpcResult<pb::StatusReply> {
+        let status = self.service.node().status().await;
+        Ok(Response::new(pb::StatusReply {
+            node_id: status.node_id,
+            leader_id: status.leader_id.unwrap_or(0),
+            role: status.role.to_string(),
+            term: status.term,
+            last_applied: status.last_applied,
+            members: status.members.into_iter().map(member_to_pb).collect(),
+        }))
+    }
+
+    async fn add_peer(&self, request: Request<pb::AddPeerRequest>) -> GrpcResult<pb::PeersReply> {
+        let request = request.into_inner();
+        reply(self.service.node().add_peer(request.node_id, request.grpc_addr).await.map(members_reply))
+    }
+
+    async fn remove_peer(&self, request: Request<pb::RemovePeerRequest>) -> GrpcResult<pb::PeersReply> {
+        reply(self.service.node().remove_peer(request.into_inner().node_id).await.map(members_reply))
+    }
+
+    async fn create_namespace(&self, request: Request<pb::NamespaceRef>) -> GrpcResult<pb::Ack> {
+        done(self.service.create_namespace(request.into_inner().namespace).await)
+    }
+
+    async fn list_namespaces(&self, request: Request<pb::ListNamespacesRequest>) -> GrpcResult<pb::NameList> {
+        let outcome = self.service.list_namespaces(consistency(&request.into_inner().consistency)).await;
+        reply(outcome.map(|names| pb::NameList { names }))
+    }
+
+    async fn get_namespace(&self, request: Request<pb::NamespaceRef>) -> GrpcResult<pb::NamespaceRef> {
+        let request = request.into_inner();
+        let outcome = self.service.get_namespace(&request.namespace, consistency(&request.consistency)).await;
+        reply(outcome.map(|namespace| pb::NamespaceRef { namespace, consistency: String::new() }))
+    }
+
+    async fn delete_namespace(&self, request: Request<pb::NamespaceRef>) -> GrpcResult<pb::Ack> {
+        done(self.service.delete_namespace(request.into_inner().namespace).await)
+    }
+
+    async fn create_cluster(&self, request: Request<pb::CreateClusterRequest>) -> GrpcResult<pb::Ack> {
+        let request = request.into_inner();
+        ack(self
+            .service
+            .create_cluster(CreateCluster {
+                namespace: request.namespace,
+                name: request.name,
+                nodes: request.nodes,
+                replicas: request.replicas.max(1),
+                password: Secret::new(request.password),
+            })
+            .await)
+    }
+
+    async fn import_cluster(&self, request: Request<pb::ImportClusterRequest>) -> GrpcResult<pb::Ack> {
+        let request = request.into_inner();
+        done(self.service.import_cluster(cluster_ref(request.namespace, request.cluster), request.nodes).await)
+    }
+
+    async fn list_clusters(&self, request: Request<pb::NamespaceRef>) -> GrpcResult<pb::NameList> {
+        let request = request.into_inner();
+        let outcome = self.service.list_clusters(&request.namespace, consistency(&request.consistency)).await;
+        reply(outcome.map(|names| pb::NameList { names }))
+    }
+
+    async fn get_cluster(&self, request: Request<pb::ClusterRef>) -> GrpcResult<pb::ClusterInfo> {
+        let request = request.into_inner();
+        let target = cluster_ref(request.namespace, request.cluster);
+        reply(self.service.get_cluster(&target, consistency(&request.consistency)).await.map(cluster_to_pb))
+    }
+
+    async fn delete_cluster(&self, request: Request<pb::ClusterRef>) -> GrpcResult<pb::Ack> {
+        let request = request.into_inner();
+        let target = cluster_ref(request.namespace, request.cluster);
+        done(self.service.delete_cluster(target, request.expected_version).await)
+    }
+
+    async fn create_shard(&self, request: Request<pb::CreateShardRequest>) -> GrpcResult<pb::Ack> {
+        let request = request.into_inner();
+        let target = cluster_ref(request.namespace, request.cluster);
+        ack(self
+            .service
+            .create_shard(target, request.nodes, Secret::new(request.password), request.expected_version)
+            .await)
+    }
+
+    async fn list_shards(&self, request: Request<pb::ClusterRef>) -> GrpcResult<pb::ShardList> {
+        let request = request.into_inner();
+        let target = cluster_ref(request.namespace, request.cluster);
+        let outcome = self.service.list_shards(&target, consistency(&request.consistency)).await;
+        reply(outcome.map(|shards| pb::ShardList { shards: shards.into_iter().map(shard_to_pb).collect() }))
+    }
+
+    async fn get_shard(&self, request: Request<pb::ShardRef>) -> GrpcResult<pb::ShardInfo> {
+        let request = request.into_inner();
+        let target = shard_ref(request.namespace, request.cluster, request.shard);
+        reply(self.service.get_shard(&target, consistency(&request.consistency)).await.map(shard_to_pb))
+    }
+
+    async fn delete_shard(&self, request: Request<pb::ShardRef>) -> GrpcResult<pb::Ack> {
+        let request = request.into_inner();
+        let target = shard_ref(request.namespace, request.cluster, request.shard);
+        ack(self.service.delete_shard(target, request.expected_version).await)
+    }
+
+    async fn failover(&self, request: Request<pb::FailoverRequest>) -> GrpcResult<pb::FailoverReply> {
+        let request = request.into_inner();
+        let target = shard_ref(request.namespace, request.cluster, request.shard);
+        let preferred = Some(request.preferred_node_id).filter(|id| !id.is_empty());
+        let outcome = self.service.failover(target, preferred, request.expected_version).await;
+        reply(outcome.map(|new_master_id| pb::FailoverReply { new_master_id }))
+    }
+
+    async fn create_node(&self, request: Request<pb::CreateNodeRequest>) -> GrpcResult<pb::Ack> {
+        let request = request.into_inner();
+        let role = parse_role(&request.role).map_err(to_status)?;
+        let target = shard_ref(request.namespace, request.cluster, request.shard);
+        ack(self
+            .service
+            .create_node(target, request.addr, role, Secret::new(request.password), request.expected_version)
+            .await)
+    }
+
+    async fn list_nodes(&self, request: Request<pb::ShardRef>) -> GrpcResult<pb::NodeList> {
+        let request = request.into_inner();
+        let target = shard_ref(request.namespace, request.cluster, request.shard);
+        let outcome = self.service.list_nodes(&target, consistency(&request.consistency)).await;
+        reply(outcome.map(|nodes| pb::NodeList { nodes: nodes.into_iter().map(node_to_pb).collect() }))
+    }
+
+    async fn delete_node(&self, request: Request<pb::NodeRef>) -> GrpcResult<pb::Ack> {
+        let request = request.into_inner();
+        let target = shard_ref(request.namespace, request.cluster, request.shard);
+        ack(self.service.delete_node(target, request.node_id, request.expected_version).await)
+    }
+
+    async fn migrate_slot(&self, request: Request<pb::MigrateSlotRequest>) -> GrpcResult<pb::Ack> {
+        let request = request.into_inner();
+        let slots: SlotRange = request
+            .slot
+            .parse()
+            .map_err(|error: crate::meta::SlotRangeParseError| Status::invalid_argument(error.to_string()))?;
+        let target = cluster_ref(request.namespace, request.cluster);
+        ack(self
+            .service
+            .migrate_slots(target, request.target as usize, slots, request.slot_only, request.expected_version)
+            .await)
+    }
+}

@@ -1,0 +1,115 @@
+//! Running one shardkeeper node: storage, raft, the REST and gRPC servers, and graceful shutdown.
+//!
+//! Listeners are bound by the caller (main binds the configured addresses; tests bind port 0), so
+//! that every address is known before the cluster forms.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::config::Config;
+use crate::node::{Node, NodeError};
+use crate::service::MetaService;
+use crate::storage::Storage;
+
+/// How long a joining node keeps asking the cluster to take it.
+const JOIN_WAIT: Duration = Duration::from_secs(60);
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error(transparent)]
+    Node(#[from] NodeError),
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error("cannot bind {addr}: {source}")]
+    Bind { addr: String, source: std::io::Error },
+    #[error("server i/o failed: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// The two listeners a node serves on.
+pub struct Listeners {
+    pub http: TcpListener,
+    pub grpc: TcpListener,
+}
+
+impl Listeners {
+    /// Binds the addresses of `config`.
+    pub async fn bind(config: &Config) -> Result<Listeners, ServerError> {
+        let bind = |addr: String| async move {
+            TcpListener::bind(&addr).await.map_err(|source| ServerError::Bind { addr, source })
+        };
+        Ok(Listeners { http: bind(config.http_addr.clone()).await?, grpc: bind(config.grpc_addr.clone()).await? })
+    }
+}
+
+/// A node whose servers are running.
+pub struct RunningNode {
+    pub node: Node,
+    pub http_addr: SocketAddr,
+    pub grpc_addr: SocketAddr,
+    stop: watch::Sender<bool>,
+    servers: Vec<JoinHandle<()>>,
+}
+
+/// Starts a node: opens storage, starts raft and both servers, then forms or joins the cluster
+/// (a data directory that already holds a cluster just resumes).
+pub async fn start(config: Config, listeners: Listeners) -> Result<RunningNode, ServerError> {
+    std::fs::create_dir_all(&config.data_dir)?;
+    let storage = Storage::open(&config.data_dir.join("raft")).map_err(NodeError::from)?;
+    let node = Node::start(&config, storage).await?;
+    let service = MetaService::new(node.clone());
+    let http_addr = listeners.http.local_addr()?;
+    let grpc_addr = listeners.grpc.local_addr()?;
+    let (stop, stopped) = watch::channel(false);
+
+    let grpc_service = service.clone();
+    let grpc_stopped = wait_for_stop(stopped.clone());
+    let grpc = tokio::spawn(async move {
+        if let Err(error) = crate::rpc::serve(listeners.grpc, grpc_service, grpc_stopped).await {
+            tracing::error!(%error, "grpc server failed");
+        }
+    });
+    let http_stopped = wait_for_stop(stopped);
+    let router = crate::api::router(service);
+    let http = tokio::spawn(async move {
+        if let Err(error) = axum::serve(listeners.http, router).with_graceful_shutdown(http_stopped).await {
+            tracing::error!(%error, "http server failed");
+        }
+    });
+    tracing::info!(node_id = config.node_id, %http_addr, %grpc_addr, "node serving");
+
+    match &config.join {
+        Some(target) => node.join(target, config.advertised_grpc_addr(), JOIN_WAIT).await?,
+        None => node.bootstrap(config.initial_members()?).await?,
+    }
+    Ok(RunningNode { node, http_addr, grpc_addr, stop, servers: vec![grpc, http] })
+}
+
+async fn wait_for_stop(mut stopped: watch::Receiver<bool>) {
+    let _ = stopped.wait_for(|stop| *stop).await;
+}
+
+impl RunningNode {
+    /// Graceful stop: stop accepting, let in-flight requests finish, stop raft.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        for server in self.servers {
+            let _ = server.await;
+        }
+        self.node.shutdown().await;
+        tracing::info!(node_id = self.node.id(), "node stopped");
+    }
+
+    /// Abrupt stop for crash tests: servers are aborted mid-flight and raft stops without a
+    /// graceful hand-off. Acknowledged writes are on disk already.
+    pub async fn crash(self) {
+        for server in &self.servers {
+            server.abort();
+        }
+        self.node.shutdown().await;
+    }
+}

@@ -1,0 +1,103 @@
+//! The service layer: one method per native use case, shared by every API flavor and by gRPC.
+//!
+//! Owns: turning a request into a stamped `Command` (ids, times) or a read of `MetaState`, and the
+//! lookups that produce a clear 404. Must not touch HTTP or gRPC types; leadership, forwarding and
+//! timeouts live in `node`, never here.
+
+mod clusters;
+mod namespaces;
+mod shards;
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rand::distr::{Alphanumeric, SampleString};
+
+use crate::error::ServiceError;
+use crate::meta::{Cluster, MetaState, NodeSpec, Shard, NODE_ID_LEN};
+use crate::node::Node;
+
+pub use clusters::CreateCluster;
+
+/// How fresh a read must be.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Consistency {
+    /// Reflects every write acknowledged before the read started (leader ReadIndex).
+    #[default]
+    Linearizable,
+    /// This node's local copy; may lag behind the leader.
+    Stale,
+}
+
+impl Consistency {
+    /// `"stale"` selects a stale read; anything else (or nothing) is linearizable.
+    pub fn from_query(value: Option<&str>) -> Consistency {
+        match value {
+            Some(value) if value.eq_ignore_ascii_case("stale") => Consistency::Stale,
+            _ => Consistency::Linearizable,
+        }
+    }
+}
+
+/// Names one cluster.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClusterRef {
+    pub namespace: String,
+    pub cluster: String,
+}
+
+/// Names one shard of a cluster by its 0-based index.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ShardRef {
+    pub cluster: ClusterRef,
+    pub shard: usize,
+}
+
+/// The service layer over one shardkeeper node.
+#[derive(Clone)]
+pub struct MetaService {
+    node: Node,
+}
+
+impl MetaService {
+    pub fn new(node: Node) -> Self {
+        MetaService { node }
+    }
+
+    pub fn node(&self) -> &Node {
+        &self.node
+    }
+}
+
+fn new_node_id() -> String {
+    Alphanumeric.sample_string(&mut rand::rng(), NODE_ID_LEN)
+}
+
+fn node_specs(addrs: Vec<String>) -> Vec<NodeSpec> {
+    addrs.into_iter().map(|addr| NodeSpec { id: new_node_id(), addr }).collect()
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|elapsed| elapsed.as_secs() as i64).unwrap_or(0)
+}
+
+fn find_cluster<'a>(state: &'a MetaState, target: &ClusterRef) -> Result<&'a Cluster, ServiceError> {
+    let namespace = state
+        .namespace(&target.namespace)
+        .ok_or_else(|| ServiceError::not_found(format!("namespace \"{}\" does not exist", target.namespace)))?;
+    namespace.clusters.get(&target.cluster).ok_or_else(|| {
+        ServiceError::not_found(format!(
+            "cluster \"{}\" does not exist in namespace \"{}\"",
+            target.cluster, target.namespace
+        ))
+    })
+}
+
+fn find_shard<'a>(state: &'a MetaState, target: &ShardRef) -> Result<&'a Shard, ServiceError> {
+    let cluster = find_cluster(state, &target.cluster)?;
+    cluster.shards.get(target.shard).ok_or_else(|| {
+        ServiceError::not_found(format!(
+            "shard {} does not exist in cluster \"{}\"",
+            target.shard, target.cluster.cluster
+        ))
+    })
+}

@@ -1,0 +1,216 @@
+//! Durable storage on sled: the only module that imports sled.
+//!
+//! Owns the on-disk layout: a format version, and three typed key spaces
+//! (raft log entries by index, raft's own small records, the latest state-machine snapshot).
+//! Values are JSON so the directory stays inspectable. Must not know raft semantics beyond keys.
+
+use std::path::Path;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+/// Bumped whenever the on-disk layout changes incompatibly.
+pub const FORMAT_VERSION: u64 = 1;
+
+const FORMAT_KEY: &[u8] = b"format_version";
+const LOG_TREE: &str = "raft_log";
+const RECORDS_TREE: &str = "raft_records";
+const SNAPSHOT_TREE: &str = "snapshot";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("storage i/o failed: {0}")]
+    Sled(#[from] sled::Error),
+    #[error("stored value under {key} is corrupt: {source}")]
+    Corrupt { key: String, source: serde_json::Error },
+    #[error("cannot encode value for {key}: {source}")]
+    Encode { key: String, source: serde_json::Error },
+    #[error("data directory has format version {found}, this build reads version {FORMAT_VERSION}")]
+    FormatVersion { found: u64 },
+}
+
+/// Small named records raft keeps beside its log.
+#[derive(Clone, Copy, Debug)]
+pub enum Record {
+    Vote,
+    Committed,
+    LastPurged,
+}
+
+impl Record {
+    fn key(self) -> &'static str {
+        match self {
+            Record::Vote => "vote",
+            Record::Committed => "committed",
+            Record::LastPurged => "last_purged",
+        }
+    }
+}
+
+/// A handle on the data directory. Cheap to clone (sled trees are reference counted).
+#[derive(Clone)]
+pub struct Storage {
+    db: sled::Db,
+    log: sled::Tree,
+    records: sled::Tree,
+    snapshot: sled::Tree,
+}
+
+impl Storage {
+    /// Opens (or creates) the store in `dir`, checking the format version.
+    pub fn open(dir: &Path) -> Result<Self, StorageError> {
+        let db = sled::Config::new().path(dir).open()?;
+        Self::from_db(db)
+    }
+
+    /// A throwaway store for tests, deleted when dropped.
+    pub fn temporary() -> Result<Self, StorageError> {
+        let db = sled::Config::new().temporary(true).open()?;
+        Self::from_db(db)
+    }
+
+    fn from_db(db: sled::Db) -> Result<Self, StorageError> {
+        match db.get(FORMAT_KEY)? {
+            Some(raw) => {
+                let found = decode::<u64>(FORMAT_KEY_NAME, &raw)?;
+                if found != FORMAT_VERSION {
+                    return Err(StorageError::FormatVersion { found });
+                }
+            }
+            None => {
+                db.insert(FORMAT_KEY, encode(FORMAT_KEY_NAME, &FORMAT_VERSION)?)?;
+                db.flush()?;
+            }
+        }
+        Ok(Storage {
+            log: db.open_tree(LOG_TREE)?,
+            records: db.open_tree(RECORDS_TREE)?,
+            snapshot: db.open_tree(SNAPSHOT_TREE)?,
+            db,
+        })
+    }
+
+    /// Waits until everything written so far is on disk.
+    pub async fn flush(&self) -> Result<(), StorageError> {
+        self.db.flush_async().await?;
+        Ok(())
+    }
+
+    pub fn read_record<T: DeserializeOwned>(&self, record: Record) -> Result<Option<T>, StorageError> {
+        self.records
+            .get(record.key())?
+            .map(|raw| decode(record.key(), &raw))
+            .transpose()
+    }
+
+    /// Writes a record; call `flush` before acknowledging it.
+    pub fn write_record<T: Serialize>(&self, record: Record, value: &T) -> Result<(), StorageError> {
+        self.records.insert(record.key(), encode(record.key(), value)?)?;
+        Ok(())
+    }
+
+    /// Stores log entries (index, value) in one batch; call `flush` before acknowledging them.
+    pub fn append_log<T: Serialize>(&self, entries: impl IntoIterator<Item = (u64, T)>) -> Result<(), StorageError> {
+        let mut batch = sled::Batch::default();
+        for (index, entry) in entries {
+            batch.insert(&index.to_be_bytes(), encode(LOG_TREE, &entry)?);
+        }
+        self.log.apply_batch(batch)?;
+        Ok(())
+    }
+
+    /// Log entries with `start <= index < end`, in index order.
+    pub fn read_log<T: DeserializeOwned>(&self, start: u64, end: u64) -> Result<Vec<T>, StorageError> {
+        if start >= end {
+            return Ok(Vec::new());
+        }
+        self.log
+            .range(start.to_be_bytes()..end.to_be_bytes())
+            .map(|item| {
+                let (_, raw) = item?;
+                decode(LOG_TREE, &raw)
+            })
+            .collect()
+    }
+
+    /// The entry with the highest index, if any.
+    pub fn last_log<T: DeserializeOwned>(&self) -> Result<Option<T>, StorageError> {
+        self.log.last()?.map(|(_, raw)| decode(LOG_TREE, &raw)).transpose()
+    }
+
+    /// Removes every entry with `index >= from` (conflicting suffix).
+    pub fn truncate_log_from(&self, from: u64) -> Result<(), StorageError> {
+        self.remove_log_keys(self.log.range(from.to_be_bytes()..))
+    }
+
+    /// Removes every entry with `index <= upto` (behind a snapshot).
+    pub fn purge_log_upto(&self, upto: u64) -> Result<(), StorageError> {
+        self.remove_log_keys(self.log.range(..=upto.to_be_bytes()))
+    }
+
+    fn remove_log_keys(&self, keys: sled::Iter) -> Result<(), StorageError> {
+        let mut batch = sled::Batch::default();
+        for item in keys {
+            let (key, _) = item?;
+            batch.remove(key);
+        }
+        self.log.apply_batch(batch)?;
+        Ok(())
+    }
+
+    pub fn read_snapshot<T: DeserializeOwned>(&self) -> Result<Option<T>, StorageError> {
+        self.snapshot
+            .get(SNAPSHOT_TREE)?
+            .map(|raw| decode(SNAPSHOT_TREE, &raw))
+            .transpose()
+    }
+
+    /// Replaces the stored snapshot and flushes it.
+    pub async fn write_snapshot<T: Serialize>(&self, snapshot: &T) -> Result<(), StorageError> {
+        self.snapshot.insert(SNAPSHOT_TREE, encode(SNAPSHOT_TREE, snapshot)?)?;
+        self.flush().await
+    }
+}
+
+const FORMAT_KEY_NAME: &str = "format_version";
+
+fn encode<T: Serialize>(key: &str, value: &T) -> Result<Vec<u8>, StorageError> {
+    serde_json::to_vec(value).map_err(|source| StorageError::Encode { key: key.to_string(), source })
+}
+
+fn decode<T: DeserializeOwned>(key: &str, raw: &[u8]) -> Result<T, StorageError> {
+    serde_json::from_slice(raw).map_err(|source| StorageError::Corrupt { key: key.to_string(), source })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_ranges_truncate_and_purge() {
+        let storage = Storage::temporary().unwrap();
+        storage.append_log((1..=10u64).map(|index| (index, index * 10))).unwrap();
+        assert_eq!(storage.read_log::<u64>(3, 6).unwrap(), vec![30, 40, 50]);
+        storage.truncate_log_from(8).unwrap();
+        assert_eq!(storage.last_log::<u64>().unwrap(), Some(70));
+        storage.purge_log_upto(4).unwrap();
+        assert_eq!(storage.read_log::<u64>(0, 100).unwrap(), vec![50, 60, 70]);
+    }
+
+    #[test]
+    fn reopening_keeps_records_and_rejects_other_format_versions() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let storage = Storage::open(dir.path()).unwrap();
+            storage.write_record(Record::Vote, &"v1").unwrap();
+            storage.db.flush().unwrap();
+        }
+        {
+            let storage = Storage::open(dir.path()).unwrap();
+            assert_eq!(storage.read_record::<String>(Record::Vote).unwrap().as_deref(), Some("v1"));
+            storage.db.insert(FORMAT_KEY, encode("format_version", &99u64).unwrap()).unwrap();
+            storage.db.flush().unwrap();
+        }
+        assert!(matches!(Storage::open(dir.path()), Err(StorageError::FormatVersion { found: 99 })));
+    }
+}
