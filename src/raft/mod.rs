@@ -49,3 +49,30 @@ pub fn openraft_config(settings: &RaftConfig) -> Result<Arc<openraft::Config>, o
 fn millis(duration: std::time::Duration) -> u64 {
     duration.as_millis().try_into().unwrap_or(u64::MAX)
 }
+
+#[cfg(test)]
+mod conformance {
+    use openraft::testing::{StoreBuilder, Suite};
+    use openraft::StorageError;
+
+    use super::{LogStore, StateMachineStore, TypeConfig};
+    use crate::storage::Storage;
+
+    /// Builds a fresh sled-backed log store and state machine on a temporary directory.
+    struct SledStoreBuilder;
+
+    impl StoreBuilder<TypeConfig, LogStore, StateMachineStore, tempfile::TempDir> for SledStoreBuilder {
+        async fn build(&self) -> Result<(tempfile::TempDir, LogStore, StateMachineStore), StorageError<u64>> {
+            let dir = tempfile::tempdir().expect("temporary directory");
+            let storage = Storage::open(dir.path()).expect("open sled");
+            let state_machine = StateMachineStore::open(storage.clone())?;
+            Ok((dir, LogStore::new(storage), state_machine))
+        }
+    }
+
+    /// openraft's storage conformance suite against the sled store.
+    #[test]
+    fn sled_store_passes_openraft_suite() -> Result<(), StorageError<u64>> {
+        Suite::test_all(SledStoreBuilder)
+    }
+}

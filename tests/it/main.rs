@@ -1,0 +1,5 @@
+//! One integration binary: multi-node clusters over real sockets, in-process and as processes.
+
+mod api_native;
+mod cluster;
+mod harness;
