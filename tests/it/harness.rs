@@ -105,10 +105,6 @@ impl TestCluster {
         format!("http://{}", self.configs[node_index].http_addr)
     }
 
-    pub fn config(&self, node_index: usize) -> &Config {
-        &self.configs[node_index]
-    }
-
     pub fn running(&self, node_index: usize) -> &RunningNode {
         self.nodes[node_index].as_ref().expect("node is running")
     }
@@ -199,7 +195,7 @@ pub struct ProcessCluster {
     children: Vec<Option<Child>>,
     args: Vec<Vec<String>>,
     http_addrs: Vec<String>,
-    pub data: tempfile::TempDir,
+    _data: tempfile::TempDir,
 }
 
 /// A loopback port that was free a moment ago.
@@ -227,7 +223,7 @@ impl ProcessCluster {
                 ]
             })
             .collect();
-        let mut cluster = ProcessCluster { children: (0..size).map(|_| None).collect(), args, http_addrs, data };
+        let mut cluster = ProcessCluster { children: (0..size).map(|_| None).collect(), args, http_addrs, _data: data };
         for index in 0..size {
             cluster.spawn(index);
         }
