@@ -3,12 +3,15 @@
 //! with If-Match, and read consistency.
 
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::harness::{http, TestCluster};
+use crate::harness::{eventually, http, TestCluster};
+
+/// How long a stale read may take to catch up with a write.
+const CATCH_UP: Duration = Duration::from_secs(10);
 
 const PASSWORD: &str = "s3cret-Pa55word";
 
@@ -121,22 +124,6 @@ fn node_id_of(shard: &Value, addr: &str) -> String {
 fn role_of(shard: &Value, addr: &str) -> String {
     let nodes = shard["nodes"].as_array().unwrap();
     nodes.iter().find(|node| node["addr"] == addr).unwrap()["role"].as_str().unwrap().to_string()
-}
-
-/// Polls `check` until it answers `Some`, for at most ten seconds.
-async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting until {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -446,7 +433,7 @@ async fn stale_and_linearizable_reads_agree_after_a_write() {
         assert_eq!(explicit.json, linearizable.json, "{path}");
         let stale_path = format!("{path}?consistency=stale");
         let (follower_ref, stale_ref, expected) = (&follower, stale_path.as_str(), &linearizable.json);
-        let stale = eventually(&format!("the stale read of {path} catches up"), move || async move {
+        let stale = eventually(&format!("the stale read of {path} to catch up"), CATCH_UP, move || async move {
             let stale = follower_ref.get(stale_ref).await;
             (stale.json == *expected).then_some(stale)
         })
@@ -487,7 +474,7 @@ async fn raft_peers_can_be_removed_and_added_through_a_follower() {
     for index in 0..3 {
         let node = Api::new(cluster.url(index));
         let (node_ref, expected) = (&node, &before);
-        eventually(&format!("node {index} reports every member again"), move || async move {
+        eventually(&format!("node {index} to report every member again"), CATCH_UP, move || async move {
             let members = node_ref.get("/api/v1/raft/peers?consistency=stale").await.json["data"]["members"].clone();
             (members == *expected).then_some(())
         })

@@ -198,9 +198,15 @@ pub struct ProcessCluster {
     _data: tempfile::TempDir,
 }
 
-/// A loopback port that was free a moment ago.
+/// A loopback port that was free a moment ago, chosen below Linux's ephemeral range (32768+) so
+/// that no port-0 listener of a concurrently running test can take it while a process restarts.
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    loop {
+        let port = 20_000 + rand::random::<u16>() % 12_000;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }
 
 impl ProcessCluster {

@@ -1,0 +1,53 @@
+//! A small load generator for the closing notes until the benchmark tool exists: N concurrent
+//! clients create namespaces (one raft write each) against one REST address for a while, then the
+//! throughput and latency percentiles are printed.
+//!
+//! `cargo run --release --example write_load -- http://127.0.0.1:9701 64 10`
+
+use std::time::{Duration, Instant};
+
+#[tokio::main]
+async fn main() {
+    let mut args = std::env::args().skip(1);
+    let base = args.next().unwrap_or_else(|| "http://127.0.0.1:9700".to_string());
+    let clients: usize = args.next().and_then(|value| value.parse().ok()).unwrap_or(64);
+    let seconds: u64 = args.next().and_then(|value| value.parse().ok()).unwrap_or(10);
+    let http = reqwest::Client::builder().pool_max_idle_per_host(clients).build().expect("http client");
+    let run_id: u32 = rand::random();
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let workers = (0..clients).map(|client| {
+        let http = http.clone();
+        let url = format!("{base}/api/v1/namespaces");
+        tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut failures = 0u64;
+            let mut sequence = 0u64;
+            while Instant::now() < deadline {
+                sequence += 1;
+                let body = serde_json::json!({ "namespace": format!("load-{run_id}-{client}-{sequence}") });
+                let started = Instant::now();
+                match http.post(&url).json(&body).send().await {
+                    Ok(response) if response.status().as_u16() == 201 => latencies.push(started.elapsed()),
+                    _ => failures += 1,
+                }
+            }
+            (latencies, failures)
+        })
+    });
+    let mut latencies = Vec::new();
+    let mut failures = 0;
+    for worker in futures::future::join_all(workers).await {
+        let (worker_latencies, worker_failures) = worker.expect("worker");
+        latencies.extend(worker_latencies);
+        failures += worker_failures;
+    }
+    latencies.sort();
+    let percentile = |p: f64| latencies.get(((latencies.len() as f64 - 1.0) * p) as usize).copied().unwrap_or_default();
+    println!(
+        "clients={clients} seconds={seconds} ok={} failed={failures} writes/s={:.0} p50={:?} p99={:?}",
+        latencies.len(),
+        latencies.len() as f64 / seconds as f64,
+        percentile(0.50),
+        percentile(0.99)
+    );
+}
