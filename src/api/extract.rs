@@ -85,8 +85,7 @@ fn check_json_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
     };
     let text = value.to_str().unwrap_or_default();
     let essence = text.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
-    let is_json = essence == "application/json"
-        || (essence.starts_with("application/") && essence.ends_with("+json"));
+    let is_json = essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"));
     if is_json {
         Ok(())
     } else {
@@ -134,9 +133,9 @@ impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
         if values.next().is_some() {
             return Err(ApiError::invalid("more than one if-match header; send one cluster version"));
         }
-        let text = value
-            .to_str()
-            .map_err(|_| ApiError::invalid("if-match header is not visible ascii; expected a cluster version such as 5"))?;
+        let text = value.to_str().map_err(|_| {
+            ApiError::invalid("if-match header is not visible ascii; expected a cluster version such as 5")
+        })?;
         parse_if_match(text).map(IfMatch)
     }
 }
@@ -184,9 +183,9 @@ pub fn parse_consistency(value: Option<&str>) -> Result<Consistency, ApiError> {
         Some(text) if text.eq_ignore_ascii_case("linearizable") => Ok(Consistency::Linearizable),
         Some(text) => match Consistency::from_query(Some(text)) {
             Consistency::Stale => Ok(Consistency::Stale),
-            Consistency::Linearizable => Err(ApiError::invalid(format!(
-                "consistency {text:?} is not supported; use stale or linearizable"
-            ))),
+            Consistency::Linearizable => {
+                Err(ApiError::invalid(format!("consistency {text:?} is not supported; use stale or linearizable")))
+            }
         },
     }
 }
@@ -274,7 +273,9 @@ mod tests {
     fn content_type_must_be_json() {
         let mut headers = HeaderMap::new();
         assert!(check_json_content_type(&headers).is_err());
-        for good in ["application/json", "application/json; charset=utf-8", "Application/JSON", "application/merge-patch+json"] {
+        for good in
+            ["application/json", "application/json; charset=utf-8", "Application/JSON", "application/merge-patch+json"]
+        {
             headers.insert(CONTENT_TYPE, good.parse().unwrap());
             assert!(check_json_content_type(&headers).is_ok(), "{good}");
         }

@@ -103,14 +103,16 @@ impl Api {
 /// Asserts `reply` is the native error envelope with `status` and a message containing `needle`.
 fn assert_error(what: &str, reply: &Reply, status: u16, needle: &str) {
     assert_eq!(reply.status, status, "{what}: {}", reply.json);
-    let message = reply.json["error"]["message"].as_str().unwrap_or_else(|| panic!("{what}: no error envelope: {}", reply.json));
+    let message =
+        reply.json["error"]["message"].as_str().unwrap_or_else(|| panic!("{what}: no error envelope: {}", reply.json));
     assert_eq!(reply.json.as_object().unwrap().len(), 1, "{what}: extra top-level fields: {}", reply.json);
     assert!(message.contains(needle), "{what}: message {message:?} does not mention {needle:?}");
 }
 
 /// The keys of a JSON object, sorted.
 fn keys(value: &Value) -> Vec<String> {
-    let mut keys: Vec<String> = value.as_object().unwrap_or_else(|| panic!("not an object: {value}")).keys().cloned().collect();
+    let mut keys: Vec<String> =
+        value.as_object().unwrap_or_else(|| panic!("not an object: {value}")).keys().cloned().collect();
     keys.sort();
     keys
 }
@@ -189,14 +191,27 @@ async fn native_api_happy_path_through_a_follower() {
     assert_eq!(api.data(Method::GET, &format!("{c1}/shards"), Body::None, 200).await, json!({"shards": shards}));
     assert_eq!(api.data(Method::GET, &format!("{c1}/shards/1"), Body::None, 200).await, json!({"shard": shards[1]}));
 
-    let reply = api.post(&format!("{c1}/shards"), json!({"nodes": ["db5.example:3306", "db6.example:3306"], "password": PASSWORD})).await;
-    assert_eq!((reply.status, reply.json.clone(), reply.etag), (201, json!({"data": "created"}), Some("\"1\"".to_string())));
+    let reply = api
+        .post(&format!("{c1}/shards"), json!({"nodes": ["db5.example:3306", "db6.example:3306"], "password": PASSWORD}))
+        .await;
+    assert_eq!(
+        (reply.status, reply.json.clone(), reply.etag),
+        (201, json!({"data": "created"}), Some("\"1\"".to_string()))
+    );
     let shard2 = api.data(Method::GET, &format!("{c1}/shards/2"), Body::None, 200).await["shard"].clone();
     assert_eq!(shard2["slot_ranges"], json!([]), "a new shard owns no slots");
-    assert_eq!((role_of(&shard2, "db5.example:3306"), role_of(&shard2, "db6.example:3306")), ("master".into(), "slave".into()));
+    assert_eq!(
+        (role_of(&shard2, "db5.example:3306"), role_of(&shard2, "db6.example:3306")),
+        ("master".into(), "slave".into())
+    );
 
     // Nodes.
-    let reply = api.post(&format!("{c1}/shards/2/nodes"), json!({"addr": "db7.example:3306", "role": "slave", "password": PASSWORD})).await;
+    let reply = api
+        .post(
+            &format!("{c1}/shards/2/nodes"),
+            json!({"addr": "db7.example:3306", "role": "slave", "password": PASSWORD}),
+        )
+        .await;
     assert_eq!((reply.status, reply.json.clone()), (201, json!({"data": "created"})));
     let nodes = api.data(Method::GET, &format!("{c1}/shards/2/nodes"), Body::None, 200).await;
     assert_eq!(keys(&nodes), ["nodes"]);
@@ -207,7 +222,13 @@ async fn native_api_happy_path_through_a_follower() {
     let db7 = node_id_of(&shard2, "db7.example:3306");
     let reply = api.delete(&format!("{c1}/shards/2/nodes/{db7}")).await;
     assert_eq!((reply.status, reply.json.clone()), (200, json!({"data": "ok"})));
-    assert_eq!(api.data(Method::GET, &format!("{c1}/shards/2/nodes"), Body::None, 200).await["nodes"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        api.data(Method::GET, &format!("{c1}/shards/2/nodes"), Body::None, 200).await["nodes"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
 
     // Failover: without a body the first slave is promoted; with one, the preferred node.
     let db5 = node_id_of(&shard2, "db5.example:3306");
@@ -215,7 +236,10 @@ async fn native_api_happy_path_through_a_follower() {
     let failover = format!("{c1}/shards/2/failover");
     assert_eq!(api.data(Method::POST, &failover, Body::None, 200).await, json!({"new_master_id": db6}));
     let shard2 = api.data(Method::GET, &format!("{c1}/shards/2"), Body::None, 200).await["shard"].clone();
-    assert_eq!((role_of(&shard2, "db5.example:3306"), role_of(&shard2, "db6.example:3306")), ("slave".into(), "master".into()));
+    assert_eq!(
+        (role_of(&shard2, "db5.example:3306"), role_of(&shard2, "db6.example:3306")),
+        ("slave".into(), "master".into())
+    );
     let preferred = Body::Json(json!({"preferred_node_id": db5}));
     assert_eq!(api.data(Method::POST, &failover, preferred, 200).await, json!({"new_master_id": db5}));
 
@@ -241,7 +265,9 @@ async fn native_api_happy_path_through_a_follower() {
     assert_eq!(api.data(Method::GET, c1, Body::None, 200).await["cluster"]["shards"].as_array().unwrap().len(), 2);
 
     // Import is checked, then refused until live discovery exists.
-    let reply = api.post(&format!("{ns}/clusters/c9/import"), json!({"nodes": ["db9.example:3306"], "password": PASSWORD})).await;
+    let reply = api
+        .post(&format!("{ns}/clusters/c9/import"), json!({"nodes": ["db9.example:3306"], "password": PASSWORD}))
+        .await;
     assert_error("import", &reply, 501, "import");
 
     assert_eq!(api.data(Method::DELETE, c1, Body::None, 200).await, json!("ok"));
@@ -277,7 +303,10 @@ async fn native_api_refuses_bad_input_and_leaves_state_unchanged() {
     let api = Api::new(cluster.url(cluster.follower_index().await));
     let ns = "/api/v1/namespaces/ns";
     let c1 = "/api/v1/namespaces/ns/clusters/c1";
-    assert_eq!(api.data(Method::POST, "/api/v1/namespaces", Body::Json(json!({"namespace": "ns"})), 201).await, json!("created"));
+    assert_eq!(
+        api.data(Method::POST, "/api/v1/namespaces", Body::Json(json!({"namespace": "ns"})), 201).await,
+        json!("created")
+    );
     let create = json!({"name": "c1", "nodes": ["db1:3306", "db2:3306", "db3:3306", "db4:3306"], "replicas": 2, "password": PASSWORD});
     assert_eq!(api.data(Method::POST, &format!("{ns}/clusters"), Body::Json(create), 201).await, json!("created"));
     let before = api.get(c1).await;
@@ -288,6 +317,7 @@ async fn native_api_refuses_bad_input_and_leaves_state_unchanged() {
     let json_type = Some("application/json");
 
     let raw = |content_type: Option<&'static str>, text: &str| Body::Raw { content_type, text: text.to_string() };
+    #[rustfmt::skip]
     let cases: Vec<(&str, Method, String, Body, u16, &str)> = vec![
         ("malformed json", Method::POST, "/api/v1/namespaces".into(), raw(json_type, "{\"namespace\": "), 400, "not valid json"),
         ("empty body", Method::POST, "/api/v1/namespaces".into(), raw(json_type, ""), 400, "empty"),
@@ -377,14 +407,20 @@ async fn native_api_refuses_bad_input_and_leaves_state_unchanged() {
 
     // Nothing above changed the cluster.
     let after = api.get(c1).await;
-    assert_eq!((after.status, after.etag.clone(), after.json.clone()), (before.status, before.etag.clone(), before.json.clone()));
+    assert_eq!(
+        (after.status, after.etag.clone(), after.json.clone()),
+        (before.status, before.etag.clone(), before.json.clone())
+    );
     assert_eq!(api.data(Method::GET, "/api/v1/namespaces", Body::None, 200).await, json!({"namespaces": ["ns"]}));
     assert_eq!(api.data(Method::GET, &format!("{ns}/clusters"), Body::None, 200).await, json!({"clusters": ["c1"]}));
 
     // The current version, quoted or bare, lets the mutation through and bumps the version.
     let node = Body::Json(json!({"addr": "db8:3306", "password": PASSWORD}));
     let reply = api.send(Method::POST, &format!("{c1}/shards/0/nodes"), node, Some("\"0\"")).await;
-    assert_eq!((reply.status, reply.json.clone(), reply.etag), (201, json!({"data": "created"}), Some("\"1\"".to_string())));
+    assert_eq!(
+        (reply.status, reply.json.clone(), reply.etag),
+        (201, json!({"data": "created"}), Some("\"1\"".to_string()))
+    );
     let migrate = Body::Json(json!({"target": 1, "slot": 5, "slot_only": true}));
     let reply = api.send(Method::POST, &format!("{c1}/migrate"), migrate, Some("1")).await;
     assert_eq!((reply.status, reply.json.clone(), reply.etag), (200, json!({"data": "ok"}), Some("\"2\"".to_string())));
@@ -406,9 +442,15 @@ async fn stale_and_linearizable_reads_agree_after_a_write() {
     let follower = Api::new(cluster.url(cluster.follower_index().await));
     let c1 = "/api/v1/namespaces/ns/clusters/c1";
 
-    assert_eq!(leader.data(Method::POST, "/api/v1/namespaces", Body::Json(json!({"namespace": "ns"})), 201).await, json!("created"));
+    assert_eq!(
+        leader.data(Method::POST, "/api/v1/namespaces", Body::Json(json!({"namespace": "ns"})), 201).await,
+        json!("created")
+    );
     let create = json!({"name": "c1", "nodes": ["db1:3306", "db2:3306"], "replicas": 1, "password": PASSWORD});
-    assert_eq!(leader.data(Method::POST, "/api/v1/namespaces/ns/clusters", Body::Json(create), 201).await, json!("created"));
+    assert_eq!(
+        leader.data(Method::POST, "/api/v1/namespaces/ns/clusters", Body::Json(create), 201).await,
+        json!("created")
+    );
     let migrate = json!({"target": 1, "slot": "0-9", "slot_only": true});
     assert_eq!(leader.data(Method::POST, &format!("{c1}/migrate"), Body::Json(migrate), 200).await, json!("ok"));
 
@@ -448,36 +490,39 @@ async fn stale_and_linearizable_reads_agree_after_a_write() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn raft_peers_can_be_removed_and_added_through_a_follower() {
-    // DELETE /api/v1/raft/peers/{id} removes a member and POST /api/v1/raft/peers adds it back, both
-    // answering the new member list, through a follower; every node then reports the same members.
-    let cluster = TestCluster::start(3).await;
-    let leader_index = cluster.leader_index().await;
+async fn raft_peers_are_listed_added_and_removed_through_a_follower() {
+    // GET/POST/DELETE /api/v1/raft/peers through a follower: a joined fourth node is listed as a
+    // voter, adding a present member again changes nothing, removing it answers the new member list
+    // (which every remaining node then reports), and removing it twice is 404.
+    let mut cluster = TestCluster::start(3).await;
     let follower_index = cluster.follower_index().await;
-    let other_index = (0..3).find(|index| *index != leader_index && *index != follower_index).unwrap();
+    let joined_index = cluster.join_new_node(follower_index).await;
     let api = Api::new(cluster.url(follower_index));
-    let other = Api::new(cluster.url(other_index));
+    let joined = Api::new(cluster.url(joined_index));
+    let joined_id = joined.data(Method::GET, "/api/v1/status", Body::None, 200).await["node_id"].as_u64().unwrap();
 
     let before = api.data(Method::GET, "/api/v1/raft/peers", Body::None, 200).await["members"].clone();
-    let other_id = other.data(Method::GET, "/api/v1/status", Body::None, 200).await["node_id"].as_u64().unwrap();
-    let other_member = before.as_array().unwrap().iter().find(|member| member["node_id"] == other_id).unwrap().clone();
+    let members = before.as_array().unwrap();
+    assert_eq!(members.len(), 4, "{before}");
+    assert!(members.iter().all(|member| member["kind"] == "voter"), "{before}");
+    let joined_member = members.iter().find(|member| member["node_id"] == joined_id).unwrap().clone();
 
-    let removed = api.data(Method::DELETE, &format!("/api/v1/raft/peers/{other_id}"), Body::None, 200).await["members"].clone();
-    let expected: Vec<Value> = before.as_array().unwrap().iter().filter(|member| member["node_id"] != other_id).cloned().collect();
+    let again = json!({"node_id": joined_id, "grpc_addr": joined_member["grpc_addr"]});
+    assert_eq!(api.data(Method::POST, "/api/v1/raft/peers", Body::Json(again), 200).await, json!({"members": before}));
+
+    let removed =
+        api.data(Method::DELETE, &format!("/api/v1/raft/peers/{joined_id}"), Body::None, 200).await["members"].clone();
+    let expected: Vec<Value> = members.iter().filter(|member| member["node_id"] != joined_id).cloned().collect();
     assert_eq!(removed, json!(expected));
-    let status = api.data(Method::GET, "/api/v1/status", Body::None, 200).await;
-    assert_eq!(status["members"], removed);
-
-    let add = json!({"node_id": other_id, "grpc_addr": other_member["grpc_addr"]});
-    let added = api.data(Method::POST, "/api/v1/raft/peers", Body::Json(add), 200).await["members"].clone();
-    assert_eq!(added, before);
-    for index in 0..3 {
+    for index in (0..3).filter(|index| *index != joined_index) {
         let node = Api::new(cluster.url(index));
-        let (node_ref, expected) = (&node, &before);
-        eventually(&format!("node {index} to report every member again"), CATCH_UP, move || async move {
+        let (node_ref, expected) = (&node, &removed);
+        eventually(&format!("node {index} to report the smaller membership"), CATCH_UP, move || async move {
             let members = node_ref.get("/api/v1/raft/peers?consistency=stale").await.json["data"]["members"].clone();
             (members == *expected).then_some(())
         })
         .await;
     }
+    let reply = api.delete(&format!("/api/v1/raft/peers/{joined_id}")).await;
+    assert_error("removing a removed node", &reply, 404, "not a member");
 }

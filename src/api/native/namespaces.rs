@@ -24,7 +24,10 @@ pub(super) async fn create(
 }
 
 /// `GET /namespaces` → `{"namespaces": [...]}`.
-pub(super) async fn list(State(service): State<MetaService>, ReadConsistency(consistency): ReadConsistency) -> ApiResult {
+pub(super) async fn list(
+    State(service): State<MetaService>,
+    ReadConsistency(consistency): ReadConsistency,
+) -> ApiResult {
     let namespaces = service.list_namespaces(consistency).await?;
     Ok(ok(NamespaceList { namespaces }))
 }
@@ -40,7 +43,10 @@ pub(super) async fn show(
 }
 
 /// `DELETE /namespaces/{namespace}` → `"ok"`; refused (409) while it holds clusters.
-pub(super) async fn remove(State(service): State<MetaService>, PathParams(path): PathParams<NamespacePath>) -> ApiResult {
+pub(super) async fn remove(
+    State(service): State<MetaService>,
+    PathParams(path): PathParams<NamespacePath>,
+) -> ApiResult {
     service.delete_namespace(path.namespace).await?;
     Ok(done())
 }
