@@ -26,7 +26,8 @@ use super::envelope::ApiError;
 use super::MAX_BODY_BYTES;
 use crate::service::Consistency;
 
-/// A JSON request body. Requires `Content-Type: application/json`.
+/// A JSON request body. The body is parsed as JSON when the content type is JSON, absent, or curl's
+/// default for `-d` (`application/x-www-form-urlencoded`), as the kvrocks controller does.
 pub struct JsonBody<T>(pub T);
 
 /// A JSON request body that may also be absent: an empty body reads as `T::default()`.
@@ -78,14 +79,17 @@ async fn read_body<S: Send + Sync>(request: Request, state: &S) -> Result<Bytes,
     })
 }
 
-/// `application/json`, with or without parameters, or any `application/*+json`.
+/// `application/json` (with or without parameters), any `application/*+json`, no content type at all,
+/// or `application/x-www-form-urlencoded`, which curl sends for `-d` unless told otherwise.
 fn check_json_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
     let Some(value) = headers.get(CONTENT_TYPE) else {
-        return Err(ApiError::invalid("request has no content-type header; expected application/json"));
+        return Ok(());
     };
     let text = value.to_str().unwrap_or_default();
     let essence = text.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
-    let is_json = essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"));
+    let is_json = essence == "application/json"
+        || essence == "application/x-www-form-urlencoded"
+        || (essence.starts_with("application/") && essence.ends_with("+json"));
     if is_json {
         Ok(())
     } else {
@@ -272,14 +276,18 @@ mod tests {
     #[test]
     fn content_type_must_be_json() {
         let mut headers = HeaderMap::new();
-        assert!(check_json_content_type(&headers).is_err());
-        for good in
-            ["application/json", "application/json; charset=utf-8", "Application/JSON", "application/merge-patch+json"]
-        {
+        assert!(check_json_content_type(&headers).is_ok(), "no content type reads the body as json");
+        for good in [
+            "application/json",
+            "application/json; charset=utf-8",
+            "Application/JSON",
+            "application/merge-patch+json",
+            "application/x-www-form-urlencoded",
+        ] {
             headers.insert(CONTENT_TYPE, good.parse().unwrap());
             assert!(check_json_content_type(&headers).is_ok(), "{good}");
         }
-        for bad in ["text/plain", "application/x-www-form-urlencoded", "application/jsonx"] {
+        for bad in ["text/plain", "multipart/form-data", "application/jsonx"] {
             headers.insert(CONTENT_TYPE, bad.parse().unwrap());
             assert!(check_json_content_type(&headers).is_err(), "{bad}");
         }

@@ -321,7 +321,7 @@ async fn native_api_refuses_bad_input_and_leaves_state_unchanged() {
     let cases: Vec<(&str, Method, String, Body, u16, &str)> = vec![
         ("malformed json", Method::POST, "/api/v1/namespaces".into(), raw(json_type, "{\"namespace\": "), 400, "not valid json"),
         ("empty body", Method::POST, "/api/v1/namespaces".into(), raw(json_type, ""), 400, "empty"),
-        ("no content type", Method::POST, "/api/v1/namespaces".into(), raw(None, "{\"namespace\": \"x\"}"), 400, "content-type"),
+        ("text content type", Method::POST, "/api/v1/namespaces".into(), raw(Some("text/plain"), "{\"namespace\": \"x\"}"), 400, "content-type"),
         ("wrong content type", Method::POST, "/api/v1/namespaces".into(), raw(Some("text/plain"), "{\"namespace\": \"x\"}"), 400, "application/json"),
         ("missing field", Method::POST, "/api/v1/namespaces".into(), Body::Json(json!({})), 400, "missing field `namespace`"),
         ("wrong type", Method::POST, "/api/v1/namespaces".into(), Body::Json(json!({"namespace": 5})), 400, "namespace"),
