@@ -32,7 +32,6 @@ for trial in $(seq 1 "$TRIALS"); do
     LEADER=$(curl -s 127.0.0.1:19701/api/v1/status | sed -E 's/.*"leader_id":([0-9]+).*/\1/')
     SURVIVOR=$(( LEADER % 3 + 1 ))
     kill -9 "${PIDS[$LEADER]}"; wait "${PIDS[$LEADER]}" 2>/dev/null || true
-    [ -n "${DEBUG:-}" ] && { echo "killed pid ${PIDS[$LEADER]}"; curl -s "127.0.0.1:1970$SURVIVOR/api/v1/status"; echo; }
     START=$(date +%s%N)
     until [ "$(curl -s -m 5 -o /dev/null -w '%{http_code}' -XPOST "127.0.0.1:1970$SURVIVOR/api/v1/namespaces" \
             -d "{\"namespace\":\"failover-$trial\"}")" = 201 ]; do :; done

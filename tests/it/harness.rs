@@ -45,6 +45,35 @@ pub async fn post_json(url: &str, body: Value) -> (u16, Value) {
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
+/// Waits until `base` answers /readyz with 200.
+async fn wait_until_ready(base: &str, what: &str, within: Duration) {
+    let url = format!("{base}/readyz");
+    eventually(what, within, || async {
+        let response = http().get(&url).send().await.ok()?;
+        (response.status().as_u16() == 200).then_some(())
+    })
+    .await;
+}
+
+/// Fresh REST and gRPC listeners on loopback port 0.
+async fn bind_loopback() -> Listeners {
+    Listeners {
+        http: TcpListener::bind("127.0.0.1:0").await.expect("bind http"),
+        grpc: TcpListener::bind("127.0.0.1:0").await.expect("bind grpc"),
+    }
+}
+
+/// The config of node `index` (id `index + 1`) serving on `listeners`, with data under `data`.
+fn node_config(index: usize, listeners: &Listeners, data: &std::path::Path) -> Config {
+    Config {
+        node_id: index as u64 + 1,
+        http_addr: listeners.http.local_addr().unwrap().to_string(),
+        grpc_addr: listeners.grpc.local_addr().unwrap().to_string(),
+        data_dir: data.join(format!("node{}", index + 1)),
+        ..Config::default()
+    }
+}
+
 /// A cluster of in-process nodes, each with its own data directory and fixed loopback ports.
 pub struct TestCluster {
     nodes: Vec<Option<RunningNode>>,
@@ -62,10 +91,7 @@ impl TestCluster {
         let data = tempfile::tempdir().expect("temporary directory");
         let mut listeners = Vec::new();
         for _ in 0..size {
-            listeners.push(Listeners {
-                http: TcpListener::bind("127.0.0.1:0").await.expect("bind http"),
-                grpc: TcpListener::bind("127.0.0.1:0").await.expect("bind grpc"),
-            });
+            listeners.push(bind_loopback().await);
         }
         let initial_cluster = listeners
             .iter()
@@ -75,14 +101,8 @@ impl TestCluster {
             .join(",");
         let mut configs = Vec::new();
         for (index, bound) in listeners.iter().enumerate() {
-            let mut config = Config {
-                node_id: index as u64 + 1,
-                http_addr: bound.http.local_addr().unwrap().to_string(),
-                grpc_addr: bound.grpc.local_addr().unwrap().to_string(),
-                data_dir: data.path().join(format!("node{}", index + 1)),
-                initial_cluster: Some(initial_cluster.clone()),
-                ..Config::default()
-            };
+            let mut config =
+                Config { initial_cluster: Some(initial_cluster.clone()), ..node_config(index, bound, data.path()) };
             tune(&mut config);
             configs.push(config);
         }
@@ -116,12 +136,7 @@ impl TestCluster {
     /// Waits until every running node answers /readyz with 200.
     pub async fn wait_ready(&self) {
         for index in (0..self.size()).filter(|index| self.is_running(*index)) {
-            let url = format!("{}/readyz", self.url(index));
-            eventually(&format!("node {} ready", index + 1), Duration::from_secs(20), || async {
-                let response = http().get(&url).send().await.ok()?;
-                (response.status().as_u16() == 200).then_some(())
-            })
-            .await;
+            wait_until_ready(&self.url(index), &format!("node {} ready", index + 1), Duration::from_secs(20)).await;
         }
     }
 
@@ -165,19 +180,12 @@ impl TestCluster {
     /// Starts one more node that joins through node `via`'s gRPC address; answers its index.
     pub async fn join_new_node(&mut self, via: usize) -> usize {
         let index = self.size();
-        let listeners = Listeners {
-            http: TcpListener::bind("127.0.0.1:0").await.unwrap(),
-            grpc: TcpListener::bind("127.0.0.1:0").await.unwrap(),
-        };
+        let listeners = bind_loopback().await;
         let config = Config {
-            node_id: index as u64 + 1,
-            http_addr: listeners.http.local_addr().unwrap().to_string(),
-            grpc_addr: listeners.grpc.local_addr().unwrap().to_string(),
-            data_dir: self._data.path().join(format!("node{}", index + 1)),
             join: Some(self.configs[via].grpc_addr.clone()),
-            ..self.configs[via].clone()
+            raft: self.configs[via].raft.clone(),
+            ..node_config(index, &listeners, self._data.path())
         };
-        let config = Config { initial_cluster: None, ..config };
         self.configs.push(config.clone());
         self.nodes.push(Some(server::start(config, listeners).await.expect("joining node starts")));
         index
@@ -271,12 +279,7 @@ impl ProcessCluster {
 
     /// Waits until `index` answers /readyz with 200.
     pub async fn wait_ready(&self, index: usize) {
-        let url = format!("{}/readyz", self.url(index));
-        eventually(&format!("process {} ready", index + 1), Duration::from_secs(30), || async {
-            let response = http().get(&url).send().await.ok()?;
-            (response.status().as_u16() == 200).then_some(())
-        })
-        .await;
+        wait_until_ready(&self.url(index), &format!("process {} ready", index + 1), Duration::from_secs(30)).await;
     }
 
     /// The index of the leader, as node `asked` reports it.
