@@ -31,6 +31,9 @@ pub struct Config {
     pub join: Option<String>,
     pub raft: RaftConfig,
     pub requests: RequestConfig,
+    pub fleet: FleetConfig,
+    /// The ProxySQL admin endpoint the orchestrator flavor reads `runtime_mysql_servers` from.
+    pub proxysql: Option<ProxySqlConfig>,
 }
 
 impl Default for Config {
@@ -45,6 +48,8 @@ impl Default for Config {
             join: None,
             raft: RaftConfig::default(),
             requests: RequestConfig::default(),
+            fleet: FleetConfig::default(),
+            proxysql: None,
         }
     }
 }
@@ -201,4 +206,65 @@ mod tests {
         assert_eq!(config.http_addr, "127.0.0.1:9700");
         assert!(toml::from_str::<Config>("nodeid = 3").is_err());
     }
+}
+
+/// How the leader watches and repairs database servers. Per-cluster policies (auto_failover,
+/// failure_threshold, ...) live in the cluster itself; these are the node-wide timings.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FleetConfig {
+    /// How often each server is probed unless its cluster sets its own. Default 1s.
+    #[serde(with = "humantime_serde")]
+    pub probe_interval: Duration,
+    /// Probe spacing while a server, or its shard's master, fails. Default 200ms.
+    #[serde(with = "humantime_serde")]
+    pub failure_retry_interval: Duration,
+    /// TCP connect and login timeout of one probe or repair connection. Default 1s.
+    #[serde(with = "humantime_serde")]
+    pub connect_timeout: Duration,
+    /// Timeout of one statement. Default 1s.
+    #[serde(with = "humantime_serde")]
+    pub query_timeout: Duration,
+    /// How often the leader analyses every cluster and starts repairs. Default 100ms.
+    #[serde(with = "humantime_serde")]
+    pub repair_interval: Duration,
+    /// The same repair of the same node is not retried sooner than this. Default 2s.
+    #[serde(with = "humantime_serde")]
+    pub repair_backoff: Duration,
+    /// Replication heartbeat period set on replicas. Default 500ms.
+    #[serde(with = "humantime_serde")]
+    pub replication_heartbeat: Duration,
+    /// How long a failover lets the candidate apply its relay log. Default 5s.
+    #[serde(with = "humantime_serde")]
+    pub relay_log_apply_timeout: Duration,
+    /// How long a switchover waits for the candidate to catch up before rolling back. Default 10s.
+    #[serde(with = "humantime_serde")]
+    pub switchover_timeout: Duration,
+}
+
+impl Default for FleetConfig {
+    fn default() -> Self {
+        FleetConfig {
+            probe_interval: Duration::from_secs(1),
+            failure_retry_interval: Duration::from_millis(200),
+            connect_timeout: Duration::from_secs(1),
+            query_timeout: Duration::from_secs(1),
+            repair_interval: Duration::from_millis(100),
+            repair_backoff: Duration::from_secs(2),
+            replication_heartbeat: Duration::from_millis(500),
+            relay_log_apply_timeout: Duration::from_secs(5),
+            switchover_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// A ProxySQL admin interface (MySQL protocol, usually port 6032).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProxySqlConfig {
+    /// host:port of the admin interface.
+    pub addr: String,
+    pub user: String,
+    /// Never logged or returned.
+    pub password: crate::meta::Secret,
 }

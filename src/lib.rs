@@ -2,6 +2,9 @@
 //!
 //! - `meta`: the domain (namespaces, clusters, shards, nodes, slots) and the pure state machine.
 //! - `storage`: sled, the only module that touches disk; `raft`: openraft glue over it.
+//! - `mysql`: the MySQL / MariaDB client layer (flavors, GTID sets, status parsing, repair SQL).
+//! - `health`: the leader's prober and the pure analysis of what it sees; `failover`: planning and
+//!   executing failovers, switchovers and repairs, leader only.
 //! - `node`: one raft member; leadership, forwarding (gRPC, one hop), linearizable reads, membership.
 //! - `service`: one method per use case, shared by every API flavor.
 //! - `api`: axum routers, one module per flavor, thin over `service`; `rpc`: tonic servers and clients.
@@ -13,8 +16,11 @@
 
 pub mod api;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod error;
+pub mod failover;
+pub mod health;
 pub mod meta;
 pub mod node;
 pub mod raft;

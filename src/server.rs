@@ -53,6 +53,8 @@ pub struct RunningNode {
     pub grpc_addr: SocketAddr,
     stop: watch::Sender<bool>,
     servers: Vec<JoinHandle<()>>,
+    fleet: crate::failover::Fleet,
+    leadership: JoinHandle<()>,
 }
 
 /// Starts a node: opens storage, starts raft and both servers, then forms or joins the cluster
@@ -61,7 +63,9 @@ pub async fn start(config: Config, listeners: Listeners) -> Result<RunningNode, 
     std::fs::create_dir_all(&config.data_dir)?;
     let storage = Storage::open(&config.data_dir.join("raft")).map_err(NodeError::from)?;
     let node = Node::start(&config, storage).await?;
-    let service = MetaService::new(node.clone());
+    let fleet = crate::failover::Fleet::new(node.clone(), config.fleet.clone());
+    let leadership = tokio::spawn(fleet.clone().follow_leadership());
+    let service = MetaService::new(node.clone(), fleet.clone(), &config);
     let http_addr = listeners.http.local_addr()?;
     let grpc_addr = listeners.grpc.local_addr()?;
     let (stop, stopped) = watch::channel(false);
@@ -86,7 +90,7 @@ pub async fn start(config: Config, listeners: Listeners) -> Result<RunningNode, 
         Some(target) => node.join(target, config.advertised_grpc_addr(), JOIN_WAIT).await?,
         None => node.bootstrap(config.initial_members()?).await?,
     }
-    Ok(RunningNode { node, http_addr, grpc_addr, stop, servers: vec![grpc, http] })
+    Ok(RunningNode { node, http_addr, grpc_addr, stop, servers: vec![grpc, http], fleet, leadership })
 }
 
 async fn wait_for_stop(mut stopped: watch::Receiver<bool>) {
@@ -97,6 +101,7 @@ impl RunningNode {
     /// Graceful stop: stop accepting, let in-flight requests finish, stop raft.
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
+        self.stop_fleet();
         for server in self.servers {
             let _ = server.await;
         }
@@ -104,9 +109,16 @@ impl RunningNode {
         tracing::info!(node_id = self.node.id(), "node stopped");
     }
 
+    /// Stops the leader-only tasks: no probe or repair outlives the node.
+    fn stop_fleet(&self) {
+        self.leadership.abort();
+        self.fleet.stop();
+    }
+
     /// Abrupt stop for crash tests: servers are aborted mid-flight and raft stops without a
     /// graceful hand-off. Acknowledged writes are on disk already.
     pub async fn crash(self) {
+        self.stop_fleet();
         for server in &self.servers {
             server.abort();
         }

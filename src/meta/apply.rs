@@ -13,8 +13,8 @@ use super::slots::{
     covers_slots, merge_slots, split_evenly, subtract_slots, SlotRange, SLOT_COUNT,
 };
 use super::types::{
-    Cluster, ClusterCredentials, MetaState, Namespace, Node, NodeRole, Secret, Shard, MAX_NAME_LEN,
-    NODE_ID_LEN,
+    Cluster, ClusterCredentials, ClusterPolicy, MetaState, Namespace, Node, NodeRole, PromotionRule, Secret, Shard,
+    MAX_NAME_LEN, NODE_ID_LEN,
 };
 
 impl MetaState {
@@ -28,14 +28,25 @@ impl MetaState {
                 name,
                 nodes,
                 replicas,
-                password,
+                credentials,
+                policy,
                 created_at,
             } => {
-                let stamp = Stamp {
-                    password,
-                    created_at: *created_at,
-                };
-                self.create_cluster(namespace, name, nodes, *replicas, stamp)
+                let shards = split_into_shards(nodes, *replicas)?;
+                let new = NewCluster { credentials, policy, created_at: *created_at };
+                self.create_cluster(namespace, name, &shards, new)
+            }
+            Command::ImportCluster {
+                namespace,
+                name,
+                shards,
+                credentials,
+                policy,
+                created_at,
+            } => {
+                let shards: Vec<&[NodeSpec]> = shards.iter().map(Vec::as_slice).collect();
+                let new = NewCluster { credentials, policy, created_at: *created_at };
+                self.create_cluster(namespace, name, &shards, new)
             }
             Command::DeleteCluster {
                 namespace,
@@ -116,6 +127,39 @@ impl MetaState {
                 let cluster = self.cluster_to_change(namespace, cluster, *expected_version)?;
                 promote_node(cluster, *shard, new_master_id)
             }
+            Command::SetPromotionRule {
+                namespace,
+                cluster,
+                shard,
+                node_id,
+                rule,
+                expected_version,
+            } => {
+                let cluster = self.cluster_to_change(namespace, cluster, *expected_version)?;
+                let node = node_mut(cluster, *shard, node_id)?;
+                node.promotion_rule = *rule;
+                Ok(bump(cluster))
+            }
+            Command::MarkDiverged {
+                namespace,
+                cluster,
+                shard,
+                node_id,
+                reason,
+            } => {
+                let cluster = self.cluster_to_change(namespace, cluster, None)?;
+                let node = node_mut(cluster, *shard, node_id)?;
+                if node.role == NodeRole::Master && reason.is_some() {
+                    return Err(MetaError::conflict(format!("node {node_id:?} is the master of shard {shard}")));
+                }
+                node.diverged = reason.clone();
+                Ok(bump(cluster))
+            }
+            Command::BeginRecovery(intent) => self.begin_recovery(intent),
+            Command::FinishRecovery(outcome) => self.finish_recovery(outcome),
+            Command::AcknowledgeRecovery { id, by, comment, at_ms } => {
+                self.acknowledge_recovery(*id, by, comment, *at_ms)
+            }
         }
     }
 
@@ -151,9 +195,8 @@ impl MetaState {
         &mut self,
         namespace: &str,
         name: &str,
-        specs: &[NodeSpec],
-        replicas: u32,
-        stamp: Stamp<'_>,
+        shard_specs: &[&[NodeSpec]],
+        new: NewCluster<'_>,
     ) -> CommandResult {
         let parent = self.namespace_mut(namespace)?;
         validate_name("cluster", name)?;
@@ -162,43 +205,36 @@ impl MetaState {
                 "cluster {name:?} already exists in namespace {namespace:?}"
             )));
         }
-        if specs.is_empty() {
+        if shard_specs.iter().all(|specs| specs.is_empty()) {
             return Err(MetaError::invalid(format!(
                 "cluster {name:?} needs at least one node"
             )));
         }
-        if replicas == 0 {
-            return Err(MetaError::invalid("replicas must be at least 1, got 0"));
+        if shard_specs.iter().any(|specs| specs.is_empty()) {
+            return Err(MetaError::invalid("every shard needs at least one node"));
         }
-        let per_shard = usize::try_from(replicas).unwrap_or(usize::MAX);
-        if !specs.len().is_multiple_of(per_shard) {
-            return Err(MetaError::invalid(format!(
-                "{} nodes cannot be split into shards of {replicas} replicas",
-                specs.len()
-            )));
-        }
-        validate_new_specs(specs)?;
-        let shard_count = specs.len() / per_shard;
+        validate_new_specs(&shard_specs.concat())?;
+        validate_policy(new.policy)?;
+        let shard_count = shard_specs.len();
         if shard_count > usize::from(SLOT_COUNT) {
             return Err(MetaError::invalid(format!(
                 "{shard_count} shards are more than the {SLOT_COUNT} slots"
             )));
         }
-
-        let shards = specs
-            .chunks(per_shard)
+        let stamp = Stamp { password: &new.credentials.password, created_at: new.created_at };
+        let shards = shard_specs
+            .iter()
             .zip(split_evenly(shard_count))
-            .map(|(chunk, slots)| Shard {
+            .map(|(specs, slots)| Shard {
                 slot_ranges: vec![slots],
-                ..new_shard(chunk, stamp)
+                ..new_shard(specs, stamp)
             })
             .collect();
         let cluster = Cluster {
             name: name.to_string(),
             version: 0,
-            credentials: ClusterCredentials {
-                password: stamp.password.clone(),
-            },
+            credentials: new.credentials.clone(),
+            policy: new.policy.clone(),
             shards,
         };
         parent.clusters.insert(name.to_string(), cluster);
@@ -249,6 +285,47 @@ impl MetaState {
             _ => Ok(cluster),
         }
     }
+}
+
+/// What a new cluster starts with besides its nodes.
+#[derive(Clone, Copy)]
+struct NewCluster<'a> {
+    credentials: &'a ClusterCredentials,
+    policy: &'a ClusterPolicy,
+    created_at: i64,
+}
+
+/// `nodes` cut into shards of `replicas` nodes each.
+fn split_into_shards(nodes: &[NodeSpec], replicas: u32) -> Result<Vec<&[NodeSpec]>, MetaError> {
+    if nodes.is_empty() {
+        return Err(MetaError::invalid("a cluster needs at least one node"));
+    }
+    if replicas == 0 {
+        return Err(MetaError::invalid("replicas must be at least 1, got 0"));
+    }
+    let per_shard = usize::try_from(replicas).unwrap_or(usize::MAX);
+    if !nodes.len().is_multiple_of(per_shard) {
+        return Err(MetaError::invalid(format!(
+            "{} nodes cannot be split into shards of {replicas} replicas",
+            nodes.len()
+        )));
+    }
+    Ok(nodes.chunks(per_shard).collect())
+}
+
+fn validate_policy(policy: &ClusterPolicy) -> Result<(), MetaError> {
+    if policy.failure_threshold == 0 {
+        return Err(MetaError::invalid("failure_threshold must be at least 1"));
+    }
+    if let Some(interval) = policy.probe_interval {
+        if interval < std::time::Duration::from_millis(100) || interval > std::time::Duration::from_secs(3600) {
+            return Err(MetaError::invalid(format!(
+                "probe_interval must lie between 100ms and 1h, got {}",
+                humantime_serde::re::humantime::format_duration(interval)
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// What the proposer stamped on new nodes.
@@ -379,6 +456,11 @@ fn shard_of(cluster: &Cluster, index: usize) -> Result<&Shard, MetaError> {
     })
 }
 
+fn node_mut<'a>(cluster: &'a mut Cluster, index: usize, node_id: &str) -> Result<&'a mut Node, MetaError> {
+    let position = node_position(shard_of(cluster, index)?, index, node_id)?;
+    Ok(&mut cluster.shards[index].nodes[position])
+}
+
 fn node_position(shard: &Shard, index: usize, node_id: &str) -> Result<usize, MetaError> {
     shard
         .nodes
@@ -416,6 +498,8 @@ fn new_node(spec: &NodeSpec, role: NodeRole, stamp: Stamp<'_>) -> Node {
         role,
         created_at: stamp.created_at,
         password: stamp.password.clone(),
+        promotion_rule: PromotionRule::default(),
+        diverged: None,
     }
 }
 

@@ -6,8 +6,9 @@
 use serde::{Deserialize, Serialize};
 
 use super::error::MetaError;
+use super::recovery::{RecoveryIntent, RecoveryOutcome};
 use super::slots::SlotRange;
-use super::types::{NodeRole, Secret};
+use super::types::{ClusterCredentials, ClusterPolicy, NodeRole, PromotionRule, Secret};
 
 /// A database node as the proposer declared it: id already chosen.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,7 +33,18 @@ pub enum Command {
         name: String,
         nodes: Vec<NodeSpec>,
         replicas: u32,
-        password: Secret,
+        credentials: ClusterCredentials,
+        policy: ClusterPolicy,
+        created_at: i64,
+    },
+    /// A cluster registered from live replication trees: one shard per tree, its master first;
+    /// slots are split evenly over the shards.
+    ImportCluster {
+        namespace: String,
+        name: String,
+        shards: Vec<Vec<NodeSpec>>,
+        credentials: ClusterCredentials,
+        policy: ClusterPolicy,
         created_at: i64,
     },
     DeleteCluster {
@@ -91,6 +103,33 @@ pub enum Command {
         new_master_id: String,
         expected_version: Option<u64>,
     },
+    SetPromotionRule {
+        namespace: String,
+        cluster: String,
+        shard: usize,
+        node_id: String,
+        rule: PromotionRule,
+        expected_version: Option<u64>,
+    },
+    /// Marks a node as diverged (it holds transactions its master lacks) with the reason, or clears
+    /// the mark with `None`.
+    MarkDiverged {
+        namespace: String,
+        cluster: String,
+        shard: usize,
+        node_id: String,
+        reason: Option<String>,
+    },
+    /// Records a failover or switchover before any server is touched; answers the recovery id.
+    BeginRecovery(RecoveryIntent),
+    /// Ends a recovery; on success the successor becomes master in the same command.
+    FinishRecovery(RecoveryOutcome),
+    AcknowledgeRecovery {
+        id: u64,
+        by: String,
+        comment: String,
+        at_ms: i64,
+    },
 }
 
 impl Command {
@@ -107,6 +146,12 @@ impl Command {
             Command::DeleteNode { .. } => "delete_node",
             Command::MigrateSlots { .. } => "migrate_slots",
             Command::PromoteNode { .. } => "promote_node",
+            Command::ImportCluster { .. } => "import_cluster",
+            Command::SetPromotionRule { .. } => "set_promotion_rule",
+            Command::MarkDiverged { .. } => "mark_diverged",
+            Command::BeginRecovery(_) => "begin_recovery",
+            Command::FinishRecovery(_) => "finish_recovery",
+            Command::AcknowledgeRecovery { .. } => "acknowledge_recovery",
         }
     }
 }
@@ -119,6 +164,8 @@ pub enum Response {
     Done,
     /// A cluster-level change; the cluster's version after it (absent when the cluster was deleted).
     ClusterVersion(u64),
+    /// The id of a recovery that has just begun.
+    Recovery(u64),
 }
 
 /// The replicated outcome of one command.

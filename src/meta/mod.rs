@@ -1,19 +1,23 @@
 //! The replicated metadata: domain types, the commands that change them and the pure state machine.
 //!
-//! Owns: namespaces, clusters, shards, nodes, slot math, and `MetaState::apply`.
+//! Owns: namespaces, clusters, shards, nodes, recovery records, slot math, and `MetaState::apply`.
 //! Must not touch: I/O, clocks, randomness, raft or HTTP. Everything the proposer chose (ids, times)
 //! arrives inside the command, so every raft member computes the same outcome.
 
 mod apply;
 mod command;
 mod error;
+mod recovery;
 mod slots;
 mod types;
 
 pub use command::{Command, CommandResult, NodeSpec, Response};
 pub use error::{MetaError, MetaErrorKind};
 pub use slots::{split_evenly, SlotRange, SlotRangeParseError, SLOT_COUNT};
+pub use recovery::{
+    NodeRef, Recovery, RecoveryIntent, RecoveryKind, RecoveryOutcome, RecoveryState, RecoveryStep, MAX_RECOVERIES,
+};
 pub use types::{
-    Cluster, ClusterCredentials, MetaState, Namespace, Node, NodeRole, Secret, Shard, MAX_NAME_LEN,
-    NODE_ID_LEN,
+    Cluster, ClusterCredentials, ClusterPolicy, MetaState, Namespace, Node, NodeRole, PromotionRule, Secret, Shard,
+    MAX_NAME_LEN, NODE_ID_LEN,
 };

@@ -2,9 +2,11 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::recovery::Recovery;
 use super::slots::SlotRange;
 
 /// Longest accepted namespace or cluster name, in bytes.
@@ -56,6 +58,18 @@ impl NodeRole {
     }
 }
 
+/// Whether failover may pick a node as the new master.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PromotionRule {
+    /// Chosen over equally advanced neutral candidates.
+    Prefer,
+    #[default]
+    Neutral,
+    /// Never promoted automatically or by a switchover.
+    MustNot,
+}
+
 /// One database server (MySQL / MariaDB) of a shard.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Node {
@@ -65,6 +79,11 @@ pub struct Node {
     /// Unix seconds, stamped by the proposer.
     pub created_at: i64,
     pub password: Secret,
+    #[serde(default)]
+    pub promotion_rule: PromotionRule,
+    /// Why the node was left out of replication (transactions the master lacks); `None` when healthy.
+    #[serde(default)]
+    pub diverged: Option<String>,
 }
 
 /// A replication tree: one master and its slaves, owning some slot ranges.
@@ -89,7 +108,53 @@ impl Shard {
 /// Credentials shardkeeper uses against the cluster's database servers. Never returned by any API.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClusterCredentials {
+    /// Admin account for probing and repair.
+    #[serde(default)]
+    pub user: String,
     pub password: Secret,
+    /// Account replicas use to connect to their master.
+    #[serde(default)]
+    pub replication_user: String,
+    #[serde(default)]
+    pub replication_password: Secret,
+}
+
+/// How the leader watches and repairs a cluster. Every field has a documented default
+/// (docs/failover.md); durations serialize in human form ("1s").
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClusterPolicy {
+    /// Fail over a dead master without an operator.
+    pub auto_failover: bool,
+    /// Re-attach a returning old master as a replica when it holds no transaction the new master lacks.
+    pub auto_rejoin: bool,
+    /// How often each server is probed; `None` takes the node's global `probe_interval`.
+    #[serde(with = "humantime_serde")]
+    pub probe_interval: Option<Duration>,
+    /// Consecutive failed probes before a master counts as unreachable.
+    pub failure_threshold: u32,
+    /// No second automatic recovery of a shard within this period, unless the last one is acknowledged.
+    #[serde(with = "humantime_serde")]
+    pub recovery_block_period: Duration,
+    /// A replica lagging more than this is not promoted; `None` means no bound.
+    #[serde(with = "humantime_serde")]
+    pub max_promotion_lag: Option<Duration>,
+    /// Run semi-synchronous replication (master waits for one replica's acknowledgement).
+    pub semi_sync: bool,
+}
+
+impl Default for ClusterPolicy {
+    fn default() -> Self {
+        ClusterPolicy {
+            auto_failover: true,
+            auto_rejoin: true,
+            probe_interval: None,
+            failure_threshold: 3,
+            recovery_block_period: Duration::from_secs(600),
+            max_promotion_lag: None,
+            semi_sync: true,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -98,7 +163,16 @@ pub struct Cluster {
     /// Bumped by every change to the cluster; the compare-and-set token of `If-Match`.
     pub version: u64,
     pub credentials: ClusterCredentials,
+    #[serde(default)]
+    pub policy: ClusterPolicy,
     pub shards: Vec<Shard>,
+}
+
+impl Cluster {
+    /// Every node of every shard, with its shard index.
+    pub fn nodes(&self) -> impl Iterator<Item = (usize, &Node)> {
+        self.shards.iter().enumerate().flat_map(|(index, shard)| shard.nodes.iter().map(move |node| (index, node)))
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -111,6 +185,12 @@ pub struct Namespace {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MetaState {
     pub namespaces: BTreeMap<String, Namespace>,
+    /// Failovers and switchovers by id, oldest first; the newest `MAX_RECOVERIES` are kept.
+    #[serde(default)]
+    pub recoveries: BTreeMap<u64, Recovery>,
+    /// The id the next recovery gets.
+    #[serde(default)]
+    pub next_recovery_id: u64,
 }
 
 impl MetaState {

@@ -4,6 +4,7 @@
 //! it once (hop budget 1), linearizable reads through the leader's read index, membership changes,
 //! and status / readiness. The service layer calls `propose` and `read` and knows nothing of this.
 
+mod leader_call;
 mod membership;
 mod read;
 mod status;
@@ -15,6 +16,7 @@ use std::time::Duration;
 
 use openraft::BasicNode;
 
+pub use leader_call::LeaderRoute;
 pub use status::{Member, NodeStatus};
 pub use write::WriteAttempt;
 
@@ -88,6 +90,10 @@ impl Node {
 
     fn channels(&self) -> &Channels {
         &self.inner.channels
+    }
+
+    pub fn request_config(&self) -> &RequestConfig {
+        &self.inner.requests
     }
 
     fn requests(&self) -> &RequestConfig {

@@ -46,6 +46,15 @@ impl Node {
         }
     }
 
+    /// Commits `command` only if this node is the leader; never forwards. Leader-only tasks use it
+    /// so that a deposed leader's work cannot reach the new leader.
+    pub async fn propose_as_leader(&self, command: Command) -> Result<Response, ServiceError> {
+        match self.write_as_leader(command).await {
+            WriteAttempt::Finished(outcome) => outcome,
+            WriteAttempt::NotDone(reason) => Err(ServiceError::unavailable(reason)),
+        }
+    }
+
     /// One attempt to commit `command` on this node as leader; never forwards.
     pub async fn write_as_leader(&self, command: Command) -> WriteAttempt {
         let timeout = self.requests().write_timeout;

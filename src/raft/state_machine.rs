@@ -40,6 +40,16 @@ impl MetaReader {
         read(&self.lock_for_read())
     }
 
+    /// A copy of the applied metadata, for work that must not hold the lock.
+    pub fn snapshot(&self) -> MetaState {
+        self.read(|applied| applied.meta.clone())
+    }
+
+    /// The index of the last applied entry (0 before any), to notice changes cheaply.
+    pub fn applied_index(&self) -> u64 {
+        self.read(|applied| applied.last_applied.map_or(0, |log_id| log_id.index))
+    }
+
     fn lock_for_read(&self) -> RwLockReadGuard<'_, AppliedState> {
         self.state.read().unwrap_or_else(|poisoned| poisoned.into_inner())
     }

@@ -9,9 +9,11 @@ use super::channels::NOT_LEADER_METADATA;
 use super::pb;
 use super::pb::admin_server::Admin;
 use crate::error::{ErrorCode, ServiceError};
-use crate::meta::{Cluster, Command, Node as DbNode, NodeRole, Secret, Shard, SlotRange};
+use crate::meta::{Cluster, ClusterPolicy, Command, Node as DbNode, NodeRole, Secret, Shard, SlotRange};
 use crate::node::{Member, WriteAttempt};
-use crate::service::{ClusterRef, Consistency, CreateCluster, MetaService, ShardRef};
+use crate::service::{
+    ClusterRef, Consistency, CreateCluster, DatabaseAccess, ImportCluster, LeaderCall, MetaService, ShardRef,
+};
 
 pub struct AdminService {
     service: MetaService,
@@ -122,6 +124,15 @@ impl Admin for AdminService {
         Ok(Response::new(pb::ReadIndexReply { index }))
     }
 
+    async fn leader_call(&self, request: Request<pb::LeaderCallRequest>) -> GrpcResult<pb::LeaderCallReply> {
+        let call: LeaderCall = serde_json::from_slice(&request.into_inner().call_json)
+            .map_err(|error| Status::invalid_argument(format!("malformed leader call: {error}")))?;
+        let answer = self.service.answer_leader_call(call).await.map_err(to_status)?;
+        let reply_json =
+            serde_json::to_vec(&answer).map_err(|error| Status::internal(format!("cannot encode reply: {error}")))?;
+        Ok(Response::new(pb::LeaderCallReply { reply_json }))
+    }
+
     async fn status(&self, _request: Request<pb::StatusRequest>) -> GrpcResult<pb::StatusReply> {
         let status = self.service.node().status().await;
         Ok(Response::new(pb::StatusReply {
@@ -171,14 +182,21 @@ impl Admin for AdminService {
                 name: request.name,
                 nodes: request.nodes,
                 replicas: request.replicas.max(1),
-                password: Secret::new(request.password),
+                access: database_access(request.password, request.access),
+                policy: policy_from_json(&request.policy_json)?,
             })
             .await)
     }
 
     async fn import_cluster(&self, request: Request<pb::ImportClusterRequest>) -> GrpcResult<pb::Ack> {
         let request = request.into_inner();
-        done(self.service.import_cluster(cluster_ref(request.namespace, request.cluster), request.nodes).await)
+        let import = ImportCluster {
+            nodes: request.nodes,
+            access: database_access(request.password, request.access),
+            policy: policy_from_json(&request.policy_json)?,
+        };
+        let outcome = self.service.import_cluster(cluster_ref(request.namespace, request.cluster), import).await;
+        ack(outcome.map(|cluster| cluster.version))
     }
 
     async fn list_clusters(&self, request: Request<pb::NamespaceRef>) -> GrpcResult<pb::NameList> {
@@ -270,4 +288,24 @@ impl Admin for AdminService {
             .migrate_slots(target, request.target as usize, slots, request.slot_only, request.expected_version)
             .await)
     }
+}
+
+/// The accounts of a create or import request; empty strings take the defaults.
+fn database_access(password: String, access: Option<pb::DatabaseAccess>) -> DatabaseAccess {
+    let access = access.unwrap_or_default();
+    let non_empty = |value: String| (!value.is_empty()).then_some(value);
+    DatabaseAccess {
+        user: non_empty(access.user),
+        password: Secret::new(password),
+        replication_user: non_empty(access.replication_user),
+        replication_password: non_empty(access.replication_password).map(Secret::new),
+    }
+}
+
+/// A cluster policy from its JSON form; empty means the defaults.
+fn policy_from_json(json: &str) -> Result<ClusterPolicy, Status> {
+    if json.trim().is_empty() {
+        return Ok(ClusterPolicy::default());
+    }
+    serde_json::from_str(json).map_err(|error| to_status(ServiceError::invalid(format!("invalid policy_json: {error}"))))
 }

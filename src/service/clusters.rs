@@ -1,8 +1,31 @@
 //! Cluster use cases.
 
-use super::{find_cluster, node_specs, unix_now, ClusterRef, Consistency, MetaService};
-use crate::error::{ErrorCode, ServiceError};
-use crate::meta::{Cluster, Command, Response, Secret};
+use super::{find_cluster, node_specs, ClusterRef, Consistency, MetaService};
+use crate::error::ServiceError;
+use crate::meta::{Cluster, ClusterCredentials, ClusterPolicy, Command, Response, Secret};
+
+/// The accounts a client names for a cluster's servers; what it leaves out takes the default.
+#[derive(Clone, Debug, Default)]
+pub struct DatabaseAccess {
+    /// Admin account for probing and repair; default `root`.
+    pub user: Option<String>,
+    pub password: Secret,
+    /// Account replicas connect with; default the admin account.
+    pub replication_user: Option<String>,
+    pub replication_password: Option<Secret>,
+}
+
+/// The admin user when a request names none.
+pub const DEFAULT_ADMIN_USER: &str = "root";
+
+impl DatabaseAccess {
+    pub fn into_credentials(self) -> ClusterCredentials {
+        let user = self.user.filter(|user| !user.is_empty()).unwrap_or_else(|| DEFAULT_ADMIN_USER.to_string());
+        let replication_user = self.replication_user.filter(|user| !user.is_empty()).unwrap_or_else(|| user.clone());
+        let replication_password = self.replication_password.unwrap_or_else(|| self.password.clone());
+        ClusterCredentials { user, password: self.password, replication_user, replication_password }
+    }
+}
 
 /// What a client asks for when it creates a cluster.
 #[derive(Clone, Debug)]
@@ -11,14 +34,25 @@ pub struct CreateCluster {
     pub name: String,
     pub nodes: Vec<String>,
     pub replicas: u32,
-    pub password: Secret,
+    pub access: DatabaseAccess,
+    pub policy: ClusterPolicy,
+}
+
+/// What a client asks for when it imports live replication trees as a cluster.
+#[derive(Clone, Debug, Default)]
+pub struct ImportCluster {
+    pub nodes: Vec<String>,
+    pub access: DatabaseAccess,
+    pub policy: ClusterPolicy,
 }
 
 /// The cluster version a cluster-level command answers.
 pub(super) fn cluster_version(response: Response) -> Result<u64, ServiceError> {
     match response {
         Response::ClusterVersion(version) => Ok(version),
-        Response::Done => Err(ServiceError::internal("the state machine answered no cluster version")),
+        Response::Done | Response::Recovery(_) => {
+            Err(ServiceError::internal("the state machine answered no cluster version"))
+        }
     }
 }
 
@@ -30,40 +64,11 @@ impl MetaService {
             name: request.name,
             nodes: node_specs(request.nodes),
             replicas: request.replicas,
-            password: request.password,
-            created_at: unix_now(),
+            credentials: request.access.into_credentials(),
+            policy: request.policy,
+            created_at: crate::clock::unix_seconds(),
         };
         cluster_version(self.node.propose(command).await?)
-    }
-
-    /// Import discovers live MySQL topology, which arrives with the MySQL layer. Until then the
-    /// request is checked (namespace exists, cluster does not, addresses given) and refused as not
-    /// implemented, changing nothing.
-    pub async fn import_cluster(&self, target: ClusterRef, nodes: Vec<String>) -> Result<(), ServiceError> {
-        if nodes.is_empty() {
-            return Err(ServiceError::invalid("import needs at least one node address"));
-        }
-        self.node
-            .read(Consistency::Linearizable, |state| {
-                if state.namespace(&target.namespace).is_none() {
-                    return Err(ServiceError::not_found(format!(
-                        "namespace \"{}\" does not exist",
-                        target.namespace
-                    )));
-                }
-                if state.cluster(&target.namespace, &target.cluster).is_some() {
-                    return Err(ServiceError::new(
-                        ErrorCode::AlreadyExists,
-                        format!("cluster \"{}\" already exists", target.cluster),
-                    ));
-                }
-                Ok(())
-            })
-            .await?;
-        Err(ServiceError::new(
-            ErrorCode::NotImplemented,
-            "import discovers live MySQL topology, which this build does not do yet; create the cluster with its nodes instead",
-        ))
     }
 
     pub async fn list_clusters(&self, namespace: &str, consistency: Consistency) -> Result<Vec<String>, ServiceError> {
@@ -73,6 +78,19 @@ impl MetaService {
                     .namespace(namespace)
                     .map(|namespace| namespace.clusters.keys().cloned().collect())
                     .ok_or_else(|| ServiceError::not_found(format!("namespace \"{namespace}\" does not exist")))
+            })
+            .await
+    }
+
+    /// Every cluster of every namespace, as (namespace, cluster). They hold secrets: render views.
+    pub async fn list_all_clusters(&self, consistency: Consistency) -> Result<Vec<(String, Cluster)>, ServiceError> {
+        self.node
+            .read(consistency, |state| {
+                Ok(state
+                    .namespaces
+                    .iter()
+                    .flat_map(|(name, namespace)| namespace.clusters.values().map(move |cluster| (name.clone(), cluster.clone())))
+                    .collect())
             })
             .await
     }

@@ -5,18 +5,21 @@
 //! timeouts live in `node`, never here.
 
 mod clusters;
+mod fleet;
+mod import;
 mod namespaces;
 mod shards;
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use rand::distr::{Alphanumeric, SampleString};
 
+use crate::config::{Config, FleetConfig, ProxySqlConfig};
 use crate::error::ServiceError;
+use crate::failover::Fleet;
 use crate::meta::{Cluster, MetaState, NodeSpec, Shard, NODE_ID_LEN};
 use crate::node::Node;
 
-pub use clusters::CreateCluster;
+pub use fleet::{LeaderCall, LeaderReply, RecoveryFilter};
+pub use clusters::{CreateCluster, DatabaseAccess, ImportCluster, DEFAULT_ADMIN_USER};
 
 /// How fresh a read must be.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -56,15 +59,22 @@ pub struct ShardRef {
 #[derive(Clone)]
 pub struct MetaService {
     node: Node,
+    fleet: Fleet,
+    fleet_config: FleetConfig,
+    proxysql: Option<ProxySqlConfig>,
 }
 
 impl MetaService {
-    pub fn new(node: Node) -> Self {
-        MetaService { node }
+    pub fn new(node: Node, fleet: Fleet, config: &Config) -> Self {
+        MetaService { node, fleet, fleet_config: config.fleet.clone(), proxysql: config.proxysql.clone() }
     }
 
     pub fn node(&self) -> &Node {
         &self.node
+    }
+
+    fn fleet_config(&self) -> &FleetConfig {
+        &self.fleet_config
     }
 }
 
@@ -74,10 +84,6 @@ fn new_node_id() -> String {
 
 fn node_specs(addrs: Vec<String>) -> Vec<NodeSpec> {
     addrs.into_iter().map(|addr| NodeSpec { id: new_node_id(), addr }).collect()
-}
-
-fn unix_now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|elapsed| elapsed.as_secs() as i64).unwrap_or(0)
 }
 
 fn find_cluster<'a>(state: &'a MetaState, target: &ClusterRef) -> Result<&'a Cluster, ServiceError> {

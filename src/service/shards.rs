@@ -1,7 +1,7 @@
 //! Shard, node, failover and slot-migration use cases.
 
 use super::clusters::cluster_version;
-use super::{find_cluster, find_shard, new_node_id, node_specs, unix_now, ClusterRef, Consistency, MetaService, ShardRef};
+use super::{find_cluster, find_shard, new_node_id, node_specs, ClusterRef, Consistency, MetaService, ShardRef};
 use crate::error::{ErrorCode, ServiceError};
 use crate::meta::{Command, Node, NodeRole, NodeSpec, Secret, Shard, SlotRange};
 
@@ -19,7 +19,7 @@ impl MetaService {
             cluster: target.cluster,
             nodes: node_specs(nodes),
             password,
-            created_at: unix_now(),
+            created_at: crate::clock::unix_seconds(),
             expected_version,
         };
         cluster_version(self.node.propose(command).await?)
@@ -58,7 +58,7 @@ impl MetaService {
             node: NodeSpec { id: new_node_id(), addr },
             role,
             password,
-            created_at: unix_now(),
+            created_at: crate::clock::unix_seconds(),
             expected_version,
         };
         cluster_version(self.node.propose(command).await?)
@@ -82,45 +82,6 @@ impl MetaService {
             expected_version,
         };
         cluster_version(self.node.propose(command).await?)
-    }
-
-    /// Makes `preferred_node_id` (or else the shard's first slave) the master in metadata and answers
-    /// its id. The MySQL layer will add the promotion of the database server itself.
-    pub async fn failover(
-        &self,
-        target: ShardRef,
-        preferred_node_id: Option<String>,
-        expected_version: Option<u64>,
-    ) -> Result<String, ServiceError> {
-        let new_master_id = match preferred_node_id {
-            Some(preferred) => preferred,
-            None => self
-                .node
-                .read(Consistency::Linearizable, |state| {
-                    let shard = find_shard(state, &target)?;
-                    shard
-                        .nodes
-                        .iter()
-                        .find(|node| node.role == NodeRole::Slave)
-                        .map(|node| node.id.clone())
-                        .ok_or_else(|| {
-                            ServiceError::new(
-                                ErrorCode::Conflict,
-                                format!("shard {} has no slave to promote", target.shard),
-                            )
-                        })
-                })
-                .await?,
-        };
-        let command = Command::PromoteNode {
-            namespace: target.cluster.namespace,
-            cluster: target.cluster.cluster,
-            shard: target.shard,
-            new_master_id: new_master_id.clone(),
-            expected_version,
-        };
-        self.node.propose(command).await?;
-        Ok(new_master_id)
     }
 
     /// Moves `slots` to shard `target`. Only metadata moves (`slot_only`); moving rows is not built yet.

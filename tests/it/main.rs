@@ -3,3 +3,5 @@
 mod api_native;
 mod cluster;
 mod harness;
+mod mariadb;
+mod mariadb_harness_tests;

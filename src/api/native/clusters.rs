@@ -1,14 +1,39 @@
 //! Cluster endpoints: `/api/v1/namespaces/{namespace}/clusters[/{cluster}[/import]]`.
 
 use axum::extract::State;
+use axum::http::StatusCode;
 use serde::Deserialize;
 
 use super::views::{ClusterList, ClusterOne, ClusterView};
 use super::{ClusterPath, NamespacePath};
-use crate::api::envelope::{created, done, ok, with_version, ApiResult};
+use crate::api::envelope::{created, done, ok, reply, with_version, ApiResult};
 use crate::api::extract::{IfMatch, JsonBody, PathParams, ReadConsistency};
-use crate::meta::Secret;
-use crate::service::{CreateCluster, MetaService};
+use crate::meta::{ClusterPolicy, Secret};
+use crate::service::{CreateCluster, DatabaseAccess, ImportCluster, MetaService};
+
+/// The database accounts of a create or import body; every field optional.
+#[derive(Deserialize)]
+pub(super) struct AccessBody {
+    #[serde(default)]
+    user: Option<String>,
+    #[serde(default)]
+    password: Option<Secret>,
+    #[serde(default)]
+    replication_user: Option<String>,
+    #[serde(default)]
+    replication_password: Option<Secret>,
+}
+
+impl AccessBody {
+    fn into_access(self) -> DatabaseAccess {
+        DatabaseAccess {
+            user: self.user,
+            password: self.password.unwrap_or_default(),
+            replication_user: self.replication_user,
+            replication_password: self.replication_password,
+        }
+    }
+}
 
 #[derive(Deserialize)]
 pub(super) struct CreateClusterBody {
@@ -17,8 +42,10 @@ pub(super) struct CreateClusterBody {
     /// Nodes per shard; defaults to 1.
     #[serde(default)]
     replicas: Option<u32>,
+    #[serde(flatten)]
+    access: AccessBody,
     #[serde(default)]
-    password: Option<Secret>,
+    policy: ClusterPolicy,
 }
 
 impl CreateClusterBody {
@@ -28,7 +55,8 @@ impl CreateClusterBody {
             name: self.name,
             nodes: self.nodes,
             replicas: self.replicas.unwrap_or(1),
-            password: self.password.unwrap_or_default(),
+            access: self.access.into_access(),
+            policy: self.policy,
         }
     }
 }
@@ -36,8 +64,10 @@ impl CreateClusterBody {
 #[derive(Deserialize)]
 pub(super) struct ImportClusterBody {
     nodes: Vec<String>,
-    // `password` is accepted and ignored until the import itself exists (see
-    // `MetaService::import_cluster`); unknown fields are ignored by serde.
+    #[serde(flatten)]
+    access: AccessBody,
+    #[serde(default)]
+    policy: ClusterPolicy,
 }
 
 /// `POST /namespaces/{namespace}/clusters` → 201, `ETag` = the new cluster's version.
@@ -60,14 +90,16 @@ pub(super) async fn list(
     Ok(ok(ClusterList { clusters }))
 }
 
-/// `POST /namespaces/{namespace}/clusters/{cluster}/import` → 201.
+/// `POST /namespaces/{namespace}/clusters/{cluster}/import` → 201 with the imported cluster,
+/// `ETag` = its version.
 pub(super) async fn import(
     State(service): State<MetaService>,
     PathParams(path): PathParams<ClusterPath>,
     JsonBody(body): JsonBody<ImportClusterBody>,
 ) -> ApiResult {
-    service.import_cluster(path.target(), body.nodes).await?;
-    Ok(created())
+    let request = ImportCluster { nodes: body.nodes, access: body.access.into_access(), policy: body.policy };
+    let cluster = service.import_cluster(path.target(), request).await?;
+    Ok(with_version(reply(StatusCode::CREATED, ClusterOne { cluster: ClusterView::from(&cluster) }), cluster.version))
 }
 
 /// `GET /namespaces/{namespace}/clusters/{cluster}` → `{"cluster": {...}}`, `ETag` = its version.

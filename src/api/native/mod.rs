@@ -8,6 +8,7 @@
 //! timeouts live in `node`; statuses of service errors come from `crate::error`.
 
 mod clusters;
+mod fleet;
 mod migrate;
 mod namespaces;
 mod nodes;
@@ -39,6 +40,12 @@ pub(super) fn routes() -> Router<MetaService> {
         .route(&format!("{SHARD}/failover"), post(shards::failover))
         .route(&format!("{SHARD}/nodes"), get(nodes::list).post(nodes::create))
         .route(&format!("{SHARD}/nodes/{{node_id}}"), delete(nodes::remove))
+        .route(&format!("{CLUSTER}/health"), get(fleet::health))
+        .route(&format!("{CLUSTER}/observations"), get(fleet::observations))
+        .route(&format!("{CLUSTER}/recoveries"), get(fleet::recoveries))
+        .route(&format!("{CLUSTER}/recoveries/{{id}}/acknowledge"), post(fleet::acknowledge))
+        .route(&format!("{SHARD}/nodes/{{node_id}}/promotion-rule"), post(fleet::promotion_rule))
+        .route(&format!("{SHARD}/nodes/{{node_id}}/clear-diverged"), post(fleet::clear_diverged))
 }
 
 #[derive(Deserialize)]

@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 
-use crate::meta::{Cluster, Node, Shard};
+use crate::meta::{Cluster, ClusterPolicy, Node, PromotionRule, Shard};
 
 /// A database node, without its password (kvrocks also answers `password` and `master_auth`).
 #[derive(Serialize)]
@@ -14,11 +14,23 @@ pub struct NodeView {
     pub addr: String,
     pub role: &'static str,
     pub created_at: i64,
+    /// shardkeeper extension: whether failover may promote the node.
+    pub promotion_rule: PromotionRule,
+    /// shardkeeper extension: why the node was left out of replication, when it was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diverged: Option<String>,
 }
 
 impl From<&Node> for NodeView {
     fn from(node: &Node) -> Self {
-        NodeView { id: node.id.clone(), addr: node.addr.clone(), role: node.role.as_str(), created_at: node.created_at }
+        NodeView {
+            id: node.id.clone(),
+            addr: node.addr.clone(),
+            role: node.role.as_str(),
+            created_at: node.created_at,
+            promotion_rule: node.promotion_rule,
+            diverged: node.diverged.clone(),
+        }
     }
 }
 
@@ -53,6 +65,8 @@ pub struct ClusterView {
     pub name: String,
     pub version: u64,
     pub shards: Vec<ShardView>,
+    /// shardkeeper extension: how the leader watches and repairs the cluster.
+    pub policy: ClusterPolicy,
 }
 
 impl From<&Cluster> for ClusterView {
@@ -61,6 +75,7 @@ impl From<&Cluster> for ClusterView {
             name: cluster.name.clone(),
             version: cluster.version,
             shards: cluster.shards.iter().map(ShardView::from).collect(),
+            policy: cluster.policy.clone(),
         }
     }
 }

@@ -1,0 +1,225 @@
+use std::time::Duration;
+
+use super::*;
+use crate::health::test_fixtures::*;
+use crate::meta::{ClusterPolicy, RecoveryKind, RecoveryState};
+use crate::mysql::IoThreadState::{Connecting, Running};
+
+fn dead_master_observations(r1: &str, r2: &str) -> Vec<NodeObservation> {
+    vec![
+        lost("m", MASTER, 3, Some(primary(1, "0-1-10"))),
+        seen("r1", REPLICA_1, replica(2, r1, MASTER, Connecting)),
+        seen("r2", REPLICA_2, replica(3, r2, MASTER, Connecting)),
+    ]
+}
+
+#[test]
+fn candidate_choice() {
+    let policy = ClusterPolicy::default();
+    let must_not = |mut shard: Shard, index: usize| {
+        shard.nodes[index].promotion_rule = PromotionRule::MustNot;
+        shard
+    };
+    let prefer = |mut shard: Shard, index: usize| {
+        shard.nodes[index].promotion_rule = PromotionRule::Prefer;
+        shard
+    };
+    // (case, shard, observations, preferred, master alive, expected winner or error fragment, data loss possible)
+    let cases: Vec<(&str, Shard, Vec<NodeObservation>, Option<&str>, bool, Result<&str, &str>, bool)> = vec![
+        ("the most advanced replica wins", shard(), dead_master_observations("0-1-8", "0-1-10"), None, false, Ok("r2"), false),
+        ("equal replicas: declared order", shard(), dead_master_observations("0-1-10", "0-1-10"), None, false, Ok("r1"), false),
+        ("equal replicas: prefer wins", prefer(shard(), 2), dead_master_observations("0-1-10", "0-1-10"), None, false, Ok("r2"), false),
+        ("must_not is never chosen", must_not(shard(), 2), dead_master_observations("0-1-8", "0-1-10"), None, false, Ok("r1"), true),
+        (
+            "errant replica is refused",
+            shard(),
+            dead_master_observations("0-1-10", "0-1-10,0-3-11"),
+            None,
+            false,
+            Ok("r1"),
+            false,
+        ),
+        (
+            "preferred but behind another replica: refused on a dead master",
+            shard(),
+            dead_master_observations("0-1-8", "0-1-10"),
+            Some("r1"),
+            false,
+            Err("lacks transactions"),
+            false,
+        ),
+        ("preferred on a switchover", shard(), healthy(), Some("r2"), true, Ok("r2"), false),
+        ("preferred master itself", shard(), healthy(), Some("m"), true, Err("already the master"), false),
+        ("preferred unknown node", shard(), healthy(), Some("zz"), true, Err("not part of the shard"), false),
+        (
+            "no reachable replica",
+            shard(),
+            vec![lost("m", MASTER, 3, None), lost("r1", REPLICA_1, 3, None), lost("r2", REPLICA_2, 3, None)],
+            None,
+            false,
+            Err("no replica can be promoted"),
+            false,
+        ),
+    ];
+    for (name, shard, observations, preferred, alive, expected, loss) in cases {
+        let outcome = choose_candidate(&shard, &observed(observations), &policy, preferred, alive);
+        match (expected, outcome) {
+            (Ok(winner), Ok(candidate)) => {
+                assert_eq!(candidate.node.id, winner, "case: {name}");
+                assert_eq!(candidate.data_loss_possible, loss, "case: {name}: {:?}", candidate.data_loss_reasons);
+            }
+            (Err(fragment), Err(reason)) => assert!(reason.contains(fragment), "case: {name}: {reason}"),
+            (expected, outcome) => panic!("case: {name}: expected {expected:?}, got {outcome:?}"),
+        }
+    }
+}
+
+#[test]
+fn data_loss_is_possible_when_the_master_ran_asynchronously_or_a_replica_is_missing() {
+    let policy = ClusterPolicy::default();
+    let mut observations = dead_master_observations("0-1-10", "0-1-10");
+    observations[0] = lost("m", MASTER, 3, Some(ServerState { semi_sync_source_active: false, ..primary(1, "0-1-10") }));
+    let candidate = choose_candidate(&shard(), &observed(observations), &policy, None, false).expect("candidate");
+    assert!(candidate.data_loss_possible);
+
+    let mut observations = dead_master_observations("0-1-10", "0-1-10");
+    observations[2] = lost("r2", REPLICA_2, 3, None);
+    let candidate = choose_candidate(&shard(), &observed(observations), &policy, None, false).expect("candidate");
+    assert!(candidate.data_loss_reasons.iter().any(|reason| reason.contains(REPLICA_2)));
+}
+
+#[test]
+fn lag_bound_excludes_a_candidate() {
+    let policy = ClusterPolicy { max_promotion_lag: Some(Duration::from_secs(10)), ..ClusterPolicy::default() };
+    let mut observations = dead_master_observations("0-1-10", "0-1-10");
+    if let Some(status) = observations[1].state.as_mut().and_then(|state| state.replica.as_mut()) {
+        status.seconds_behind_source = Some(60);
+    }
+    let candidate = choose_candidate(&shard(), &observed(observations), &policy, None, false).expect("candidate");
+    assert_eq!(candidate.node.id, "r2");
+}
+
+fn recovery(ended_at_ms: i64, acknowledged: bool) -> Recovery {
+    Recovery {
+        id: 1,
+        namespace: "ns".to_string(),
+        cluster: "c".to_string(),
+        shard: 0,
+        kind: RecoveryKind::Failover,
+        finding: "DeadPrimary".to_string(),
+        failed_node: NodeRef { id: "m".to_string(), addr: MASTER.to_string() },
+        successor: None,
+        started_at_ms: ended_at_ms - 100,
+        ended_at_ms: Some(ended_at_ms),
+        state: RecoveryState::Succeeded,
+        error: None,
+        lost_replicas: Vec::new(),
+        steps: Vec::new(),
+        data_loss_possible: false,
+        acknowledged_by: acknowledged.then(|| "ops".to_string()),
+        acknowledged_at_ms: acknowledged.then_some(ended_at_ms + 1),
+        acknowledge_comment: None,
+    }
+}
+
+#[test]
+fn automatic_failover_decision() {
+    let policy = ClusterPolicy::default();
+    let dead = crate::health::analyze_cluster(&cluster(shard()), &observed(dead_master_observations("0-1-10", "0-1-10")));
+    let healthy_shard = crate::health::analyze_cluster(&cluster(shard()), &observed(healthy()));
+    let block_ms = policy.recovery_block_period.as_millis() as i64;
+    let now = 10_000_000;
+    let cases: Vec<(&str, &ShardHealth, ClusterPolicy, Option<Recovery>, bool)> = vec![
+        ("dead master, no history", &dead[0], policy.clone(), None, true),
+        ("healthy shard", &healthy_shard[0], policy.clone(), None, false),
+        ("auto_failover off", &dead[0], ClusterPolicy { auto_failover: false, ..policy.clone() }, None, false),
+        ("recent recovery blocks", &dead[0], policy.clone(), Some(recovery(now - 1000, false)), false),
+        ("acknowledged recovery does not block", &dead[0], policy.clone(), Some(recovery(now - 1000, true)), true),
+        ("old recovery does not block", &dead[0], policy.clone(), Some(recovery(now - block_ms - 1, false)), true),
+        (
+            "running recovery: nothing new",
+            &dead[0],
+            policy.clone(),
+            Some(Recovery { state: RecoveryState::Running, ended_at_ms: None, ..recovery(now, false) }),
+            false,
+        ),
+    ];
+    for (name, health, policy, last, expected) in cases {
+        assert_eq!(should_fail_over(health, &policy, last.as_ref(), now), expected, "case: {name}");
+    }
+}
+
+#[test]
+fn repairs_for_blank_and_returning_servers() {
+    let policy = ClusterPolicy::default();
+    let blank = |id: u32| ServerState { semi_sync_source_enabled: false, ..primary(id, "") };
+    let r = |id: &str| NodeRef { id: id.to_string(), addr: if id == "r1" { REPLICA_1 } else { REPLICA_2 }.to_string() };
+    let m = NodeRef { id: "m".to_string(), addr: MASTER.to_string() };
+    let cases: Vec<(&str, Vec<NodeObservation>, Vec<Repair>)> = vec![
+        ("healthy: nothing to do", healthy(), vec![]),
+        (
+            "three blank writable servers: fence and attach replicas; open the master only once they are fenced",
+            vec![seen("m", MASTER, blank(1)), seen("r1", REPLICA_1, blank(2)), seen("r2", REPLICA_2, blank(3))],
+            vec![
+                Repair::Fence { node: r("r1") },
+                Repair::Attach { node: r("r1"), master: m.clone() },
+                Repair::Fence { node: r("r2") },
+                Repair::Attach { node: r("r2"), master: m.clone() },
+            ],
+        ),
+        (
+            "blank replicas already read-only: attach them and open the master",
+            vec![
+                seen("m", MASTER, blank(1)),
+                seen("r1", REPLICA_1, ServerState { read_only: true, ..blank(2) }),
+                seen("r2", REPLICA_2, ServerState { read_only: true, ..blank(3) }),
+            ],
+            vec![
+                Repair::Attach { node: r("r1"), master: m.clone() },
+                Repair::Attach { node: r("r2"), master: m.clone() },
+                Repair::OpenMaster { node: m.clone() },
+            ],
+        ),
+        (
+            "a returning old master with extra transactions: fence and mark diverged",
+            vec![
+                seen("m", MASTER, primary(1, "0-1-10")),
+                seen("r1", REPLICA_1, replica(2, "0-1-10", MASTER, Running)),
+                seen("r2", REPLICA_2, primary(3, "0-3-11")),
+            ],
+            vec![
+                Repair::Fence { node: r("r2") },
+                Repair::MarkDiverged {
+                    node: r("r2"),
+                    reason: format!("it holds transactions the master {MASTER} lacks: 0-3-11"),
+                },
+            ],
+        ),
+        (
+            "a returning old master behind the new one: fence and re-attach",
+            vec![
+                seen("m", MASTER, primary(1, "0-3-9,0-1-10")),
+                seen("r1", REPLICA_1, replica(2, "0-3-9,0-1-10", MASTER, Running)),
+                seen("r2", REPLICA_2, primary(3, "0-3-9")),
+            ],
+            vec![Repair::Fence { node: r("r2") }, Repair::Attach { node: r("r2"), master: m.clone() }],
+        ),
+        (
+            "replica lacking semi-sync is re-attached",
+            vec![
+                seen("m", MASTER, primary(1, "0-1-10")),
+                seen("r1", REPLICA_1, ServerState { semi_sync_replica_enabled: false, ..replica(2, "0-1-10", MASTER, Running) }),
+                seen("r2", REPLICA_2, replica(3, "0-1-10", MASTER, Running)),
+            ],
+            vec![Repair::Attach { node: r("r1"), master: m.clone() }],
+        ),
+        (
+            "dead master: no repairs",
+            dead_master_observations("0-1-10", "0-1-10"),
+            vec![],
+        ),
+    ];
+    for (name, observations, expected) in cases {
+        assert_eq!(plan_repairs(&shard(), &observed(observations), &policy), expected, "case: {name}");
+    }
+}

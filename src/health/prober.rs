@@ -1,0 +1,172 @@
+//! The prober (leader only): one task per declared database node, probing it every
+//! `probe_interval`, and every `failure_retry_interval` while it or its shard's master fails, so
+//! that a dead master is confirmed within a fraction of a second instead of `failure_threshold`
+//! whole intervals.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use super::{DbClients, NodeObservation, Observations};
+use crate::config::FleetConfig;
+use crate::meta::{ClusterCredentials, MetaState};
+
+/// What a probe task needs to know about its node; updated in place when metadata changes.
+#[derive(Clone, Debug, PartialEq)]
+struct ProbeTarget {
+    addr: String,
+    credentials: ClusterCredentials,
+    interval: Duration,
+    /// The master of the node's shard: while it fails, the node is probed fast too.
+    master_id: Option<String>,
+}
+
+struct ProbeTask {
+    target: watch::Sender<ProbeTarget>,
+    handle: JoinHandle<()>,
+}
+
+/// The set of probe tasks. Dropping it stops them.
+pub struct Prober {
+    clients: DbClients,
+    observations: Observations,
+    failure_retry_interval: Duration,
+    default_interval: Duration,
+    tasks: HashMap<String, ProbeTask>,
+}
+
+impl Prober {
+    pub fn new(clients: DbClients, observations: Observations, config: &FleetConfig) -> Self {
+        Prober {
+            clients,
+            observations,
+            failure_retry_interval: config.failure_retry_interval,
+            default_interval: config.probe_interval,
+            tasks: HashMap::new(),
+        }
+    }
+
+    /// Starts, retargets and stops probe tasks so that exactly the declared nodes are probed.
+    pub fn sync(&mut self, state: &MetaState) {
+        let mut declared: HashMap<String, ProbeTarget> = HashMap::new();
+        for cluster in state.namespaces.values().flat_map(|namespace| namespace.clusters.values()) {
+            let interval = cluster.policy.probe_interval.unwrap_or(self.default_interval);
+            for shard in &cluster.shards {
+                let master_id = shard.master().map(|master| master.id.clone());
+                for node in &shard.nodes {
+                    let target = ProbeTarget {
+                        addr: node.addr.clone(),
+                        credentials: cluster.credentials.clone(),
+                        interval,
+                        master_id: master_id.clone(),
+                    };
+                    declared.insert(node.id.clone(), target);
+                }
+            }
+        }
+        self.tasks.retain(|node_id, task| {
+            let keep = declared.contains_key(node_id);
+            if !keep {
+                task.handle.abort();
+            }
+            keep
+        });
+        for (node_id, target) in declared.iter() {
+            match self.tasks.get(node_id) {
+                Some(task) => {
+                    task.target.send_if_modified(|current| {
+                        let changed = current != target;
+                        if changed {
+                            *current = target.clone();
+                        }
+                        changed
+                    });
+                }
+                None => {
+                    let (sender, receiver) = watch::channel(target.clone());
+                    let handle = tokio::spawn(probe_loop(
+                        node_id.clone(),
+                        receiver,
+                        self.clients.clone(),
+                        self.observations.clone(),
+                        self.failure_retry_interval,
+                    ));
+                    self.tasks.insert(node_id.clone(), ProbeTask { target: sender, handle });
+                }
+            }
+        }
+        self.observations.retain(|node_id| declared.contains_key(node_id));
+        self.clients.retain(|node_id| declared.contains_key(node_id));
+    }
+
+    pub fn probed_nodes(&self) -> usize {
+        self.tasks.len()
+    }
+}
+
+impl Drop for Prober {
+    fn drop(&mut self) {
+        for task in self.tasks.values() {
+            task.handle.abort();
+        }
+        self.observations.clear();
+    }
+}
+
+async fn probe_loop(
+    node_id: String,
+    mut target: watch::Receiver<ProbeTarget>,
+    clients: DbClients,
+    observations: Observations,
+    failure_retry_interval: Duration,
+) {
+    loop {
+        let current = target.borrow_and_update().clone();
+        let client = clients.client(&node_id, &current.addr, &current.credentials);
+        let outcome = client.probe().await;
+        let previous = observations.get(&node_id).filter(|previous| previous.addr == current.addr);
+        let now = crate::clock::unix_millis();
+        let observation = match outcome {
+            Ok(state) => NodeObservation {
+                node_id: node_id.clone(),
+                addr: current.addr.clone(),
+                reachable: true,
+                consecutive_failures: 0,
+                last_error: None,
+                probed_at_ms: now,
+                last_seen_ms: Some(now),
+                state: Some(state),
+            },
+            Err(error) => {
+                let previous_failures = previous.as_ref().map_or(0, |previous| previous.consecutive_failures);
+                if previous_failures == 0 {
+                    tracing::info!(node_id = %node_id, addr = %current.addr, %error, "database node probe failed");
+                }
+                NodeObservation {
+                    node_id: node_id.clone(),
+                    addr: current.addr.clone(),
+                    reachable: false,
+                    consecutive_failures: previous_failures.saturating_add(1),
+                    last_error: Some(error.to_string()),
+                    probed_at_ms: now,
+                    last_seen_ms: previous.as_ref().and_then(|previous| previous.last_seen_ms),
+                    state: previous.and_then(|previous| previous.state),
+                }
+            }
+        };
+        let failing = !observation.reachable
+            || current.master_id.as_deref().and_then(|master| observations.get(master)).is_some_and(|master| !master.reachable);
+        observations.record(observation);
+        let pause = if failing { failure_retry_interval } else { current.interval };
+        tokio::select! {
+            _ = tokio::time::sleep(pause) => {}
+            changed = target.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
