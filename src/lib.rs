@@ -22,6 +22,7 @@ pub mod error;
 pub mod failover;
 pub mod health;
 pub mod meta;
+pub mod mysql;
 pub mod node;
 pub mod raft;
 pub mod rpc;

@@ -14,6 +14,7 @@ mod envelope;
 mod extract;
 mod native;
 mod ops;
+mod orchestrator;
 
 use std::time::Instant;
 
@@ -34,6 +35,7 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 pub fn router(service: MetaService) -> Router {
     Router::new()
         .nest("/api/v1", native::routes())
+        .nest("/api/v2", orchestrator::routes())
         .merge(ops::routes())
         .fallback(no_route)
         // Applies to the routes added above: keep it after every route.

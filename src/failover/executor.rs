@@ -8,7 +8,7 @@ use crate::config::FleetConfig;
 use crate::error::{ErrorCode, ServiceError};
 use crate::health::DbClients;
 use crate::meta::{
-    Cluster, Command, NodeRef, NodeRole, Recovery, RecoveryIntent, RecoveryKind, RecoveryOutcome, RecoveryStep,
+    Cluster, Command, NodeRef, Recovery, RecoveryIntent, RecoveryKind, RecoveryOutcome, RecoveryStep,
     Response,
 };
 use crate::mysql::{DbClient, ReplicationSource};
@@ -343,9 +343,4 @@ fn split_addr(addr: &str) -> Result<(String, u16), String> {
     let (host, port) = addr.rsplit_once(':').ok_or_else(|| format!("address {addr:?} is not host:port"))?;
     let port = port.parse().map_err(|_| format!("address {addr:?} has no valid port"))?;
     Ok((host.trim_start_matches('[').trim_end_matches(']').to_string(), port))
-}
-
-/// Whether the shard's declared master in `cluster` is `node_id`.
-pub fn is_master(cluster: &Cluster, shard: usize, node_id: &str) -> bool {
-    cluster.shards.get(shard).and_then(|shard| shard.nodes.iter().find(|node| node.id == node_id)).is_some_and(|node| node.role == NodeRole::Master)
 }

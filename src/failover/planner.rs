@@ -101,15 +101,22 @@ pub fn choose_candidate(
     let mut refused = Vec::new();
     let mut eligible: Vec<(&Node, GtidSet)> = Vec::new();
     let mut unreachable = Vec::new();
+    let mut reference: Vec<GtidSet> = Vec::new();
     for replica in &replicas {
+        let live = observations.get(&replica.id).and_then(NodeObservation::live_state);
+        match live {
+            None => unreachable.push(replica.addr.clone()),
+            Some(state) if replica.diverged.is_none() => {
+                let errant = master_state.is_some_and(|master_state| errant_transactions(state, master_state).is_some());
+                if !errant {
+                    reference.push(advanced_set(state));
+                }
+            }
+            Some(_) => {}
+        }
         match eligibility(replica, observations, master, master_state, policy, master_alive) {
             Ok(state) => eligible.push((replica, advanced_set(state))),
-            Err(reason) => {
-                if observations.get(&replica.id).and_then(NodeObservation::live_state).is_none() {
-                    unreachable.push(replica.addr.clone());
-                }
-                refused.push(format!("{}: {reason}", replica.addr));
-            }
+            Err(reason) => refused.push(format!("{}: {reason}", replica.addr)),
         }
     }
     if let Some(preferred) = preferred {
@@ -128,7 +135,7 @@ pub fn choose_candidate(
     if eligible.is_empty() {
         return Err(format!("no replica can be promoted ({})", refused.join("; ")));
     }
-    let holds_everything = |set: &GtidSet| eligible.iter().all(|(_, other)| other.is_subset_of(set));
+    let holds_everything = |set: &GtidSet| reference.iter().all(|other| other.is_subset_of(set));
     let rank = |node: &Node| (node.promotion_rule != PromotionRule::Prefer, position_of(shard, &node.id));
     let complete: Vec<&(&Node, GtidSet)> = eligible.iter().filter(|(_, set)| holds_everything(set)).collect();
     let mut reasons = Vec::new();
@@ -145,7 +152,9 @@ pub fn choose_candidate(
         None => match complete.iter().min_by_key(|(node, _)| rank(node)) {
             Some((node, _)) => *node,
             None => {
-                reasons.push("no replica holds every transaction the others hold".to_string());
+                if !master_alive {
+                    reasons.push("no promotable replica holds every transaction the reachable replicas hold".to_string());
+                }
                 eligible.iter().max_by_key(|(node, set)| (set.transaction_count(), std::cmp::Reverse(rank(node)))).map(|(node, _)| *node).ok_or("no candidate")?
             }
         },

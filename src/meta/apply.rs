@@ -32,7 +32,7 @@ impl MetaState {
                 policy,
                 created_at,
             } => {
-                let shards = split_into_shards(nodes, *replicas)?;
+                let shards = split_into_shards(name, nodes, *replicas)?;
                 let new = NewCluster { credentials, policy, created_at: *created_at };
                 self.create_cluster(namespace, name, &shards, new)
             }
@@ -296,9 +296,9 @@ struct NewCluster<'a> {
 }
 
 /// `nodes` cut into shards of `replicas` nodes each.
-fn split_into_shards(nodes: &[NodeSpec], replicas: u32) -> Result<Vec<&[NodeSpec]>, MetaError> {
+fn split_into_shards<'a>(name: &str, nodes: &'a [NodeSpec], replicas: u32) -> Result<Vec<&'a [NodeSpec]>, MetaError> {
     if nodes.is_empty() {
-        return Err(MetaError::invalid("a cluster needs at least one node"));
+        return Err(MetaError::invalid(format!("cluster {name:?} needs at least one node")));
     }
     if replicas == 0 {
         return Err(MetaError::invalid("replicas must be at least 1, got 0"));

@@ -4,8 +4,8 @@
 use std::ops::Range;
 
 use super::super::{
-    Cluster, Command, MetaErrorKind, MetaState, NodeRole, NodeSpec, Response, Secret, Shard,
-    SlotRange,
+    Cluster, ClusterCredentials, ClusterPolicy, Command, MetaErrorKind, MetaState, NodeRole, NodeSpec, Response,
+    Secret, Shard, SlotRange,
 };
 use MetaErrorKind::AlreadyExists;
 
@@ -57,7 +57,13 @@ fn create_cluster(namespace: &str, name: &str, nodes: Vec<NodeSpec>, replicas: u
         name: name.to_string(),
         nodes,
         replicas,
-        password: password(),
+        credentials: ClusterCredentials {
+            user: "root".into(),
+            password: password(),
+            replication_user: "repl".into(),
+            replication_password: Secret::new("repl-secret"),
+        },
+        policy: ClusterPolicy::default(),
         created_at: CREATED,
     }
 }

@@ -39,7 +39,10 @@ pub struct DbTimeouts {
 
 impl Default for DbTimeouts {
     fn default() -> Self {
-        DbTimeouts { connect: Duration::from_secs(1), query: Duration::from_secs(1) }
+        DbTimeouts {
+            connect: Duration::from_secs(1),
+            query: Duration::from_secs(1),
+        }
     }
 }
 
@@ -70,7 +73,12 @@ fn default_connect_retry() -> u32 {
 
 impl ReplicationSource {
     /// A source with the default heartbeat (0.5s) and connect retry (1s).
-    pub fn new(host: impl Into<String>, port: u16, user: impl Into<String>, password: Secret) -> Self {
+    pub fn new(
+        host: impl Into<String>,
+        port: u16,
+        user: impl Into<String>,
+        password: Secret,
+    ) -> Self {
         ReplicationSource {
             host: host.into(),
             port,
@@ -83,11 +91,13 @@ impl ReplicationSource {
 }
 
 /// One probe of a server.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ServerState {
     pub version: String,
     pub flavor: Flavor,
     pub server_id: u32,
+    /// MySQL `@@server_uuid` (the origin of its own GTIDs); `None` on MariaDB.
+    pub server_uuid: Option<String>,
     pub read_only: bool,
     /// MySQL `gtid_executed`; MariaDB `gtid_binlog_state` merged with `gtid_slave_pos`.
     pub gtid_executed: GtidSet,
@@ -180,7 +190,13 @@ impl Inner {
 impl DbClient {
     /// A client; nothing is opened until the first call.
     pub fn new(endpoint: DbEndpoint, timeouts: DbTimeouts) -> DbClient {
-        DbClient { inner: Arc::new(Inner { endpoint, timeouts, session: Mutex::new(None) }) }
+        DbClient {
+            inner: Arc::new(Inner {
+                endpoint,
+                timeouts,
+                session: Mutex::new(None),
+            }),
+        }
     }
 
     /// `host:port` of the server.
@@ -239,14 +255,22 @@ impl DbClient {
 
     /// Makes the server a read-only replica of `source` with GTID auto-positioning; replica-side
     /// semi-sync on or off per `semi_sync`, source side off. Safe to repeat.
-    pub async fn repoint(&self, source: &ReplicationSource, semi_sync: bool) -> Result<(), DbError> {
+    pub async fn repoint(
+        &self,
+        source: &ReplicationSource,
+        semi_sync: bool,
+    ) -> Result<(), DbError> {
         with_session!(self, retry = false, |s| s.repoint(source, semi_sync))
     }
 
     /// Waits until the server has executed `target`; `Ok(false)` when `timeout` ran out first.
     /// MariaDB waits on `gtid_slave_pos` per domain (`MASTER_GTID_WAIT`), after a quick check
     /// that the target is not already contained in what the server executed.
-    pub async fn wait_for_gtids(&self, target: &GtidSet, timeout: Duration) -> Result<bool, DbError> {
+    pub async fn wait_for_gtids(
+        &self,
+        target: &GtidSet,
+        timeout: Duration,
+    ) -> Result<bool, DbError> {
         with_session!(self, retry = false, |s| s.wait_for_gtids(target, timeout))
     }
 

@@ -49,7 +49,9 @@ impl SqlWithSecret {
 
 impl fmt::Debug for SqlWithSecret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("SqlWithSecret").field(&self.redacted).finish()
+        f.debug_tuple("SqlWithSecret")
+            .field(&self.redacted)
+            .finish()
     }
 }
 
@@ -82,45 +84,81 @@ pub const CONNECT_SQL: &str = "SELECT @@version, @@session.sql_mode";
 /// When the session SQL mode disables backslash escapes, the statement that re-enables them.
 pub fn fix_sql_mode(sql_mode: &str) -> Option<String> {
     let modes: Vec<&str> = sql_mode.split(',').map(str::trim).collect();
-    if !modes.iter().any(|m| m.eq_ignore_ascii_case("NO_BACKSLASH_ESCAPES")) {
+    if !modes
+        .iter()
+        .any(|m| m.eq_ignore_ascii_case("NO_BACKSLASH_ESCAPES"))
+    {
         return None;
     }
     let kept: Vec<&str> = modes
         .into_iter()
         .filter(|m| !m.is_empty() && !m.eq_ignore_ascii_case("NO_BACKSLASH_ESCAPES"))
         .collect();
-    Some(format!("SET SESSION sql_mode = '{}'", escape_string(&kept.join(","))))
+    Some(format!(
+        "SET SESSION sql_mode = '{}'",
+        escape_string(&kept.join(","))
+    ))
 }
 
 pub fn replica_status(flavor: Flavor) -> &'static str {
-    if flavor.is_mariadb() { "SHOW SLAVE STATUS" } else { "SHOW REPLICA STATUS" }
+    if flavor.is_mariadb() {
+        "SHOW SLAVE STATUS"
+    } else {
+        "SHOW REPLICA STATUS"
+    }
 }
 
 pub fn stop_replication(flavor: Flavor) -> &'static str {
-    if flavor.is_mariadb() { "STOP SLAVE" } else { "STOP REPLICA" }
+    if flavor.is_mariadb() {
+        "STOP SLAVE"
+    } else {
+        "STOP REPLICA"
+    }
 }
 
 pub fn start_replication(flavor: Flavor) -> &'static str {
-    if flavor.is_mariadb() { "START SLAVE" } else { "START REPLICA" }
+    if flavor.is_mariadb() {
+        "START SLAVE"
+    } else {
+        "START REPLICA"
+    }
 }
 
 /// Forgets the replication source entirely (connection settings and relay logs).
 pub fn reset_replication(flavor: Flavor) -> &'static str {
-    if flavor.is_mariadb() { "RESET SLAVE ALL" } else { "RESET REPLICA ALL" }
+    if flavor.is_mariadb() {
+        "RESET SLAVE ALL"
+    } else {
+        "RESET REPLICA ALL"
+    }
 }
 
 /// Replicas registered with this server (they need `report_host` to show a usable host).
 pub fn replica_hosts(flavor: Flavor) -> &'static str {
-    if flavor.is_mariadb() { "SHOW SLAVE HOSTS" } else { "SHOW REPLICAS" }
+    if flavor.is_mariadb() {
+        "SHOW SLAVE HOSTS"
+    } else {
+        "SHOW REPLICAS"
+    }
 }
 
 /// Points replication at a source with GTID auto-positioning, a short connect retry and a
 /// short heartbeat, so the replica notices a dead source within about two seconds.
 pub fn change_source(flavor: Flavor, source: &ReplicationSource) -> SqlWithSecret {
     let (verb, p, gtid, extra) = if flavor.is_mariadb() {
-        ("CHANGE MASTER TO", "MASTER", "MASTER_USE_GTID=slave_pos", "")
+        (
+            "CHANGE MASTER TO",
+            "MASTER",
+            "MASTER_USE_GTID=slave_pos",
+            "",
+        )
     } else {
-        ("CHANGE REPLICATION SOURCE TO", "SOURCE", "SOURCE_AUTO_POSITION=1", ", GET_SOURCE_PUBLIC_KEY=1")
+        (
+            "CHANGE REPLICATION SOURCE TO",
+            "SOURCE",
+            "SOURCE_AUTO_POSITION=1",
+            ", GET_SOURCE_PUBLIC_KEY=1",
+        )
     };
     let build = |password: &str| {
         format!(
@@ -202,17 +240,19 @@ pub fn kill(session_id: u64) -> String {
 /// The one-row probe: everything but the replica status in one round trip. Columns, in order:
 /// version, server_id, read_only, log_bin, log_replica_updates, executed GTIDs (MariaDB: binlog
 /// state), MariaDB slave pos (MySQL: empty), semi-sync source enabled, replica enabled, source
-/// status, client session count.
+/// status, client session count, server uuid (MySQL; NULL on MariaDB).
 pub fn probe(flavor: Flavor) -> String {
     let names = semi_sync_names(flavor);
-    let count = format!("(SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE {CLIENT_SESSIONS_FILTER})");
+    let count = format!(
+        "(SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE {CLIENT_SESSIONS_FILTER})"
+    );
     if flavor.is_mariadb() {
         format!(
             "SELECT @@global.version, @@global.server_id, @@global.read_only, @@global.log_bin, \
              @@global.log_slave_updates, @@global.gtid_binlog_state, @@global.gtid_slave_pos, \
              @@global.{}, @@global.{}, \
              (SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = '{}'), \
-             {count}",
+             {count}, NULL",
             names.source_enabled, names.replica_enabled, names.source_status
         )
     } else {
@@ -222,17 +262,20 @@ pub fn probe(flavor: Flavor) -> String {
              (SELECT VARIABLE_VALUE FROM performance_schema.global_variables WHERE VARIABLE_NAME = '{}'), \
              (SELECT VARIABLE_VALUE FROM performance_schema.global_variables WHERE VARIABLE_NAME = '{}'), \
              (SELECT VARIABLE_VALUE FROM performance_schema.global_status WHERE VARIABLE_NAME = '{}'), \
-             {count}",
+             {count}, @@global.server_uuid",
             names.source_enabled, names.replica_enabled, names.source_status
         )
     }
 }
+
+const PROBE_COLUMNS: usize = 12;
 
 /// The probe row, interpreted (everything of `ServerState` but the replica status).
 #[derive(Clone, Debug, PartialEq)]
 pub struct ProbeVars {
     pub version: String,
     pub server_id: u32,
+    pub server_uuid: Option<String>,
     pub read_only: bool,
     pub log_bin: bool,
     pub log_replica_updates: bool,
@@ -244,11 +287,16 @@ pub struct ProbeVars {
 }
 
 /// Interprets the row of `probe(flavor)`; `addr` only labels errors.
-pub fn parse_probe(flavor: Flavor, addr: &str, row: &[Option<String>]) -> Result<ProbeVars, DbError> {
-    if row.len() != 11 {
-        return Err(DbError::unexpected(addr, "probe", format!("{} columns, want 11", row.len())));
+pub fn parse_probe(
+    flavor: Flavor,
+    addr: &str,
+    row: &[Option<String>],
+) -> Result<ProbeVars, DbError> {
+    if row.len() != PROBE_COLUMNS {
+        let message = format!("{} columns, want {PROBE_COLUMNS}", row.len());
+        return Err(DbError::unexpected(addr, "probe", message));
     }
-    let text = |i: usize| row[i].as_deref().unwrap_or_default();
+    let text = |i: usize| row.get(i).cloned().flatten().unwrap_or_default();
     let number = |i: usize, what: &str| {
         text(i)
             .trim()
@@ -256,22 +304,26 @@ pub fn parse_probe(flavor: Flavor, addr: &str, row: &[Option<String>]) -> Result
             .map_err(|_| DbError::unexpected(addr, "probe", format!("bad {what} {:?}", text(i))))
     };
     Ok(ProbeVars {
-        version: text(0).to_string(),
+        version: text(0),
         server_id: number(1, "server_id")?,
-        read_only: flag(text(2)),
-        log_bin: flag(text(3)),
-        log_replica_updates: flag(text(4)),
-        gtid_executed: executed_gtids(flavor, text(5), text(6))?,
-        semi_sync_source_enabled: flag(text(7)),
-        semi_sync_replica_enabled: flag(text(8)),
-        semi_sync_source_active: flag(text(9)),
+        server_uuid: Some(text(11)).filter(|u| !u.trim().is_empty()),
+        read_only: flag(&text(2)),
+        log_bin: flag(&text(3)),
+        log_replica_updates: flag(&text(4)),
+        gtid_executed: executed_gtids(flavor, &text(5), &text(6))?,
+        semi_sync_source_enabled: flag(&text(7)),
+        semi_sync_replica_enabled: flag(&text(8)),
+        semi_sync_source_active: flag(&text(9)),
         client_count: number(10, "client count")?,
     })
 }
 
 /// A boolean variable or status value: `1`, `ON`, `YES`, `TRUE` (any case) are true.
 pub fn flag(value: &str) -> bool {
-    matches!(value.trim().to_ascii_uppercase().as_str(), "1" | "ON" | "YES" | "TRUE")
+    matches!(
+        value.trim().to_ascii_uppercase().as_str(),
+        "1" | "ON" | "YES" | "TRUE"
+    )
 }
 
 /// The executed GTIDs alone: two columns, interpreted by `executed_gtids`.
@@ -302,7 +354,10 @@ pub const MARIADB_POSITIONS: &str = "SELECT @@global.gtid_binlog_pos, @@global.g
 
 /// MariaDB: the statement that sets `gtid_slave_pos` (replication must be stopped).
 pub fn set_gtid_slave_pos(position: &MariaDbGtids) -> String {
-    format!("SET GLOBAL gtid_slave_pos = {}", quote(&position.to_string()))
+    format!(
+        "SET GLOBAL gtid_slave_pos = {}",
+        quote(&position.to_string())
+    )
 }
 
 /// Waits for GTIDs; parameters: the wait position (`GtidSet::wait_position`) and the timeout

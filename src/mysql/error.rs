@@ -18,20 +18,38 @@ pub enum DbError {
     /// A network step (connect or one statement) did not finish in time. When `op` is a statement
     /// that changes state, it may or may not have taken effect.
     #[error("{op} on {addr} timed out after {after:?}")]
-    Timeout { addr: String, op: String, after: Duration },
+    Timeout {
+        addr: String,
+        op: String,
+        after: Duration,
+    },
 
     /// The server answered with an error (including errors during login, e.g. 1045 access denied).
     #[error("{op} on {addr} failed with server error {code} ({state}): {message}")]
-    Server { addr: String, op: String, code: u16, state: String, message: String },
+    Server {
+        addr: String,
+        op: String,
+        code: u16,
+        state: String,
+        message: String,
+    },
 
     /// The session broke while a statement was in flight; the statement may or may not have taken
     /// effect.
     #[error("connection to {addr} lost during {op}: {message}")]
-    ConnectionLost { addr: String, op: String, message: String },
+    ConnectionLost {
+        addr: String,
+        op: String,
+        message: String,
+    },
 
     /// The server answered something this module cannot interpret (missing column, bad number).
     #[error("unexpected answer from {addr} to {op}: {message}")]
-    Unexpected { addr: String, op: String, message: String },
+    Unexpected {
+        addr: String,
+        op: String,
+        message: String,
+    },
 
     /// A GTID set in text form could not be parsed.
     #[error("invalid gtid set {text:?}: {reason}")]
@@ -71,11 +89,18 @@ impl DbError {
     }
 
     pub(crate) fn invalid_gtid(text: &str, reason: impl Into<String>) -> DbError {
-        DbError::InvalidGtid { text: text.to_string(), reason: reason.into() }
+        DbError::InvalidGtid {
+            text: text.to_string(),
+            reason: reason.into(),
+        }
     }
 
     pub(crate) fn unexpected(addr: &str, op: &str, message: impl Into<String>) -> DbError {
-        DbError::Unexpected { addr: addr.to_string(), op: op.to_string(), message: message.into() }
+        DbError::Unexpected {
+            addr: addr.to_string(),
+            op: op.to_string(),
+            message: message.into(),
+        }
     }
 
     /// Translates a driver error. `connecting` says whether the session was being opened (an I/O
@@ -98,17 +123,25 @@ impl DbError {
                 state: e.state,
                 message: scrub(&e.message, secret),
             },
-            mysql_async::Error::Io(e) if connecting => {
-                DbError::Unreachable { addr, message: e.to_string() }
-            }
-            mysql_async::Error::Io(e) => DbError::ConnectionLost { addr, op, message: e.to_string() },
-            mysql_async::Error::Driver(e) if connecting => {
-                DbError::Unreachable { addr, message: e.to_string() }
-            }
+            mysql_async::Error::Io(e) if connecting => DbError::Unreachable {
+                addr,
+                message: e.to_string(),
+            },
+            mysql_async::Error::Io(e) => DbError::ConnectionLost {
+                addr,
+                op,
+                message: e.to_string(),
+            },
+            mysql_async::Error::Driver(e) if connecting => DbError::Unreachable {
+                addr,
+                message: e.to_string(),
+            },
             mysql_async::Error::Driver(e) => match e {
-                mysql_async::DriverError::ConnectionClosed => {
-                    DbError::ConnectionLost { addr, op, message: e.to_string() }
-                }
+                mysql_async::DriverError::ConnectionClosed => DbError::ConnectionLost {
+                    addr,
+                    op,
+                    message: e.to_string(),
+                },
                 // Conversion errors carry values; never echo them.
                 mysql_async::DriverError::FromValue { .. }
                 | mysql_async::DriverError::FromRow { .. } => DbError::Unexpected {
@@ -116,9 +149,16 @@ impl DbError {
                     op,
                     message: "value conversion failed".to_string(),
                 },
-                other => DbError::Unexpected { addr, op, message: other.to_string() },
+                other => DbError::Unexpected {
+                    addr,
+                    op,
+                    message: other.to_string(),
+                },
             },
-            mysql_async::Error::Url(e) => DbError::Unreachable { addr, message: e.to_string() },
+            mysql_async::Error::Url(e) => DbError::Unreachable {
+                addr,
+                message: e.to_string(),
+            },
             mysql_async::Error::Other(e) => {
                 let message = scrub(&e.to_string(), secret);
                 if connecting {
@@ -149,7 +189,10 @@ mod tests {
     #[test]
     fn server_errors_never_echo_the_secret() {
         let cases = [
-            ("near 'MASTER_PASSWORD='p''w\\\\d', MASTER_USE_GTID' at line 1", "p'w\\d"),
+            (
+                "near 'MASTER_PASSWORD='p''w\\\\d', MASTER_USE_GTID' at line 1",
+                "p'w\\d",
+            ),
             ("near 'MASTER_PASSWORD='hunter2'' at line 1", "hunter2"),
         ];
         for (message, secret) in cases {
@@ -168,9 +211,17 @@ mod tests {
 
     #[test]
     fn kinds() {
-        let t = DbError::Timeout { addr: "a".into(), op: "connect".into(), after: Duration::ZERO };
+        let t = DbError::Timeout {
+            addr: "a".into(),
+            op: "connect".into(),
+            after: Duration::ZERO,
+        };
         assert!(t.is_unreachable() && !t.is_ambiguous());
-        let t = DbError::Timeout { addr: "a".into(), op: "promote".into(), after: Duration::ZERO };
+        let t = DbError::Timeout {
+            addr: "a".into(),
+            op: "promote".into(),
+            after: Duration::ZERO,
+        };
         assert!(t.is_unreachable() && t.is_ambiguous());
         let s = DbError::Server {
             addr: "a".into(),

@@ -115,6 +115,16 @@ impl GtidSet {
         }
     }
 
+    /// The transactions that did not originate on the given server: MariaDB drops the entries
+    /// of `server_id`; MySQL drops the intervals of `server_uuid` (nothing when it is `None`).
+    pub fn without_origin(&self, server_id: u32, server_uuid: Option<&str>) -> GtidSet {
+        match (self, server_uuid) {
+            (GtidSet::MariaDb(g), _) => GtidSet::MariaDb(g.without_server(server_id)),
+            (GtidSet::MySql(g), Some(uuid)) => GtidSet::MySql(g.without_uuid(uuid)),
+            (GtidSet::MySql(_), None) => self.clone(),
+        }
+    }
+
     /// How advanced the set is, to rank failover candidates of one shard: MySQL counts the
     /// transactions; MariaDB sums the highest seq of each domain. Only meaningful between sets of
     /// the same replication stream; containment (`is_subset_of`) is the real test.
@@ -185,11 +195,17 @@ mod tests {
     fn parse_by_flavor() {
         assert!(maria("0-1-5").is_mariadb());
         assert!(!my("U:1-5").is_mariadb());
-        assert_eq!(GtidSet::parse(Flavor::MySql80, &format!("{U}:1")).unwrap(), my("U:1"));
+        assert_eq!(
+            GtidSet::parse(Flavor::MySql80, &format!("{U}:1")).unwrap(),
+            my("U:1")
+        );
         assert!(GtidSet::parse(Flavor::MariaDb, &format!("{U}:1")).is_err());
         assert!(GtidSet::parse(Flavor::MySql80, "0-1-5").is_err());
         assert!(GtidSet::empty(Flavor::MySql80).is_empty());
-        assert_eq!(GtidSet::empty(Flavor::MariaDb), GtidSet::empty(Flavor::MySql84));
+        assert_eq!(
+            GtidSet::empty(Flavor::MariaDb),
+            GtidSet::empty(Flavor::MySql84)
+        );
     }
 
     #[test]
@@ -220,11 +236,50 @@ mod tests {
     fn same_flavor_ops_dispatch() {
         assert!(maria("0-1-5").is_subset_of(&maria("0-1-6")));
         assert!(my("U:1-5").is_subset_of(&my("U:1-6")));
-        assert_eq!(maria("0-1-5,0-2-3").difference(&maria("0-1-9")), maria("0-2-3"));
+        assert_eq!(
+            maria("0-1-5,0-2-3").difference(&maria("0-1-9")),
+            maria("0-2-3")
+        );
         assert_eq!(my("U:1-9").difference(&my("U:1-5")), my("U:6-9"));
         assert_eq!(my("U:1-3").union(&my("U:4-5")), my("U:1-5"));
         assert_eq!(maria("0-1-100,0-2-120").transaction_count(), 120);
         assert_eq!(my("U:1-5:7").transaction_count(), 6);
+    }
+
+    #[test]
+    fn without_origin() {
+        // (set, server id, server uuid, remaining)
+        let cases = [
+            (maria("0-1-5,0-2-7,1-2-3"), 2, None, maria("0-1-5")),
+            (maria("0-1-5,0-2-7"), 3, Some(U), maria("0-1-5,0-2-7")),
+            (maria(""), 1, None, maria("")),
+            (
+                my("U:1-5,8a94f357-aab4-11df-86ab-c80aa9429562:1"),
+                1,
+                Some(U),
+                my("8a94f357-aab4-11df-86ab-c80aa9429562:1"),
+            ),
+            (
+                my("U:1-5:t:1"),
+                1,
+                Some("3E11FA47-71CA-11E1-9E33-C80AA9429562"),
+                maria(""),
+            ),
+            (my("U:1-5"), 1, None, my("U:1-5")),
+            (
+                my("U:1-5"),
+                1,
+                Some("8a94f357-aab4-11df-86ab-c80aa9429562"),
+                my("U:1-5"),
+            ),
+        ];
+        for (set, id, uuid, want) in cases {
+            assert_eq!(
+                set.without_origin(id, uuid),
+                want,
+                "{set} without {id} {uuid:?}"
+            );
+        }
     }
 
     #[test]

@@ -11,8 +11,8 @@ use crate::mysql::dialect;
 use crate::mysql::session::Session;
 use crate::mysql::status::{default_channel, join_host_port, parse_replica_status};
 use crate::mysql::{
-    DbError, GtidSet, MariaDbGtids, ReplicaStatus, ReplicationSource, ServerState, ER_NO_SUCH_THREAD,
-    ER_UNKNOWN_SYSTEM_VARIABLE,
+    DbError, GtidSet, MariaDbGtids, ReplicaStatus, ReplicationSource, ServerState,
+    ER_NO_SUCH_THREAD, ER_UNKNOWN_SYSTEM_VARIABLE,
 };
 
 impl Session {
@@ -25,6 +25,7 @@ impl Session {
             version: vars.version,
             flavor: self.flavor,
             server_id: vars.server_id,
+            server_uuid: vars.server_uuid,
             read_only: vars.read_only,
             gtid_executed: vars.gtid_executed,
             replica,
@@ -38,7 +39,9 @@ impl Session {
     }
 
     pub(crate) async fn replica_status(&mut self) -> Result<Option<ReplicaStatus>, DbError> {
-        let rows = self.row_maps("replica status", dialect::replica_status(self.flavor)).await?;
+        let rows = self
+            .row_maps("replica status", dialect::replica_status(self.flavor))
+            .await?;
         match default_channel(rows) {
             None => Ok(None),
             Some(row) => parse_replica_status(self.flavor, &self.addr, &row).map(Some),
@@ -55,8 +58,11 @@ impl Session {
     }
 
     pub(crate) async fn set_read_only(&mut self, read_only: bool) -> Result<(), DbError> {
-        self.execute_as("set read_only", dialect::set_read_only(self.flavor, read_only))
-            .await?;
+        self.execute_as(
+            "set read_only",
+            dialect::set_read_only(self.flavor, read_only),
+        )
+        .await?;
         tracing::info!(addr = %self.addr, read_only, "read_only set");
         Ok(())
     }
@@ -93,33 +99,50 @@ impl Session {
 
     pub(crate) async fn promote(&mut self, semi_sync: bool) -> Result<(), DbError> {
         let flavor = self.flavor;
-        self.execute_as("stop replication", dialect::stop_replication(flavor)).await?;
-        self.execute_as("reset replication", dialect::reset_replication(flavor)).await?;
+        self.execute_as("stop replication", dialect::stop_replication(flavor))
+            .await?;
+        self.execute_as("reset replication", dialect::reset_replication(flavor))
+            .await?;
         if semi_sync {
             let names = dialect::semi_sync_names(flavor);
-            self.execute_as("enable semi-sync", &dialect::set_global_flag(names.source_enabled, true))
-                .await?;
-            self.execute_as("enable semi-sync", &dialect::set_global_flag(names.replica_enabled, false))
-                .await?;
+            self.execute_as(
+                "enable semi-sync",
+                &dialect::set_global_flag(names.source_enabled, true),
+            )
+            .await?;
+            self.execute_as(
+                "enable semi-sync",
+                &dialect::set_global_flag(names.replica_enabled, false),
+            )
+            .await?;
         }
-        self.execute_as("set read_only", dialect::set_read_only(flavor, false)).await?;
+        self.execute_as("set read_only", dialect::set_read_only(flavor, false))
+            .await?;
         tracing::info!(addr = %self.addr, semi_sync, "promoted to primary");
         Ok(())
     }
 
-    pub(crate) async fn repoint(&mut self, source: &ReplicationSource, semi_sync: bool) -> Result<(), DbError> {
+    pub(crate) async fn repoint(
+        &mut self,
+        source: &ReplicationSource,
+        semi_sync: bool,
+    ) -> Result<(), DbError> {
         let flavor = self.flavor;
-        self.execute_as("set read_only", dialect::set_read_only(flavor, true)).await?;
-        self.execute_as("stop replication", dialect::stop_replication(flavor)).await?;
+        self.execute_as("set read_only", dialect::set_read_only(flavor, true))
+            .await?;
+        self.execute_as("stop replication", dialect::stop_replication(flavor))
+            .await?;
         if flavor.is_mariadb() {
             self.align_slave_pos().await?;
         }
         self.execute_secret("change source", &dialect::change_source(flavor, source))
             .await?;
         let names = dialect::semi_sync_names(flavor);
-        self.set_semi_sync_flag(names.replica_enabled, semi_sync).await?;
+        self.set_semi_sync_flag(names.replica_enabled, semi_sync)
+            .await?;
         self.set_semi_sync_flag(names.source_enabled, false).await?;
-        self.execute_as("start replication", dialect::start_replication(flavor)).await?;
+        self.execute_as("start replication", dialect::start_replication(flavor))
+            .await?;
         tracing::info!(
             addr = %self.addr,
             source = %join_host_port(&source.host, source.port),
@@ -133,7 +156,10 @@ impl Session {
     /// a primary), replication must resume after them: per domain, the slave position becomes
     /// the binlog position where that one is further along.
     async fn align_slave_pos(&mut self) -> Result<(), DbError> {
-        let row = self.first_row("read positions", dialect::MARIADB_POSITIONS).await?.unwrap_or_default();
+        let row = self
+            .first_row("read positions", dialect::MARIADB_POSITIONS)
+            .await?
+            .unwrap_or_default();
         let col = |i: usize| row.get(i).cloned().flatten().unwrap_or_default();
         let binlog_pos = MariaDbGtids::parse(&col(0))?.domain_positions();
         let slave_pos = MariaDbGtids::parse(&col(1))?.domain_positions();
@@ -158,13 +184,20 @@ impl Session {
 
     /// Sets a semi-sync flag; turning one off where the plugin is not loaded (MySQL) is a no-op.
     async fn set_semi_sync_flag(&mut self, name: &str, on: bool) -> Result<(), DbError> {
-        match self.execute_as("set semi-sync", &dialect::set_global_flag(name, on)).await {
+        match self
+            .execute_as("set semi-sync", &dialect::set_global_flag(name, on))
+            .await
+        {
             Err(e) if !on && e.server_code() == Some(ER_UNKNOWN_SYSTEM_VARIABLE) => Ok(()),
             other => other,
         }
     }
 
-    pub(crate) async fn wait_for_gtids(&mut self, target: &GtidSet, timeout: Duration) -> Result<bool, DbError> {
+    pub(crate) async fn wait_for_gtids(
+        &mut self,
+        target: &GtidSet,
+        timeout: Duration,
+    ) -> Result<bool, DbError> {
         let executed = self.gtid_executed().await?;
         if target.is_subset_of(&executed) {
             return Ok(true);
@@ -181,13 +214,27 @@ impl Session {
         let seconds = dialect::wait_timeout_arg(flavor, timeout);
         let params = Params::Positional(vec![position.into(), seconds.into()]);
         let extra = Duration::from_secs_f64(seconds);
-        let answer = self.exec_int("wait for gtids", dialect::wait_for_gtids(flavor), params, extra).await?;
+        let answer = self
+            .exec_int(
+                "wait for gtids",
+                dialect::wait_for_gtids(flavor),
+                params,
+                extra,
+            )
+            .await?;
         dialect::wait_reached(flavor, answer).ok_or_else(|| {
-            DbError::unexpected(&self.addr, "wait for gtids", format!("wait answered {answer:?}"))
+            DbError::unexpected(
+                &self.addr,
+                "wait for gtids",
+                format!("wait answered {answer:?}"),
+            )
         })
     }
 
-    pub(crate) async fn wait_relay_log_applied(&mut self, timeout: Duration) -> Result<bool, DbError> {
+    pub(crate) async fn wait_relay_log_applied(
+        &mut self,
+        timeout: Duration,
+    ) -> Result<bool, DbError> {
         let Some(status) = self.replica_status().await? else {
             return Ok(true);
         };
@@ -203,7 +250,9 @@ impl Session {
     }
 
     pub(crate) async fn replica_addresses(&mut self) -> Result<Vec<String>, DbError> {
-        let rows = self.row_maps("replica hosts", dialect::replica_hosts(self.flavor)).await?;
+        let rows = self
+            .row_maps("replica hosts", dialect::replica_hosts(self.flavor))
+            .await?;
         let mut out = Vec::new();
         for row in rows {
             let get = |name: &str| {
@@ -229,7 +278,15 @@ impl Session {
         self.execute_as("execute", sql).await
     }
 
-    pub(crate) async fn query_text(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>, DbError> {
-        Ok(self.rows("query", sql).await?.iter().map(crate::mysql::session::row_values).collect())
+    pub(crate) async fn query_text(
+        &mut self,
+        sql: &str,
+    ) -> Result<Vec<Vec<Option<String>>>, DbError> {
+        Ok(self
+            .rows("query", sql)
+            .await?
+            .iter()
+            .map(crate::mysql::session::row_values)
+            .collect())
     }
 }

@@ -29,7 +29,10 @@ pub(crate) struct Session {
 
 /// Splits `host:port` (`[v6]:port`; a bare host means port 3306).
 pub(crate) fn split_addr(addr: &str) -> Result<(String, u16), DbError> {
-    let bad = || DbError::Unreachable { addr: addr.to_string(), message: "invalid address".into() };
+    let bad = || DbError::Unreachable {
+        addr: addr.to_string(),
+        message: "invalid address".into(),
+    };
     let (host, port) = if let Some(rest) = addr.strip_prefix('[') {
         let (host, after) = rest.split_once(']').ok_or_else(bad)?;
         match after {
@@ -75,7 +78,9 @@ pub(crate) fn value_text(value: &Value) -> Option<String> {
 
 /// The values of a row, in column order.
 pub(crate) fn row_values(row: &Row) -> Vec<Option<String>> {
-    (0..row.len()).map(|i| row.as_ref(i).and_then(value_text)).collect()
+    (0..row.len())
+        .map(|i| row.as_ref(i).and_then(value_text))
+        .collect()
 }
 
 /// A row as column name → value.
@@ -83,13 +88,21 @@ pub(crate) fn row_map(row: &Row) -> StatusRow {
     row.columns_ref()
         .iter()
         .enumerate()
-        .map(|(i, c)| (c.name_str().into_owned(), row.as_ref(i).and_then(value_text)))
+        .map(|(i, c)| {
+            (
+                c.name_str().into_owned(),
+                row.as_ref(i).and_then(value_text),
+            )
+        })
         .collect()
 }
 
 impl Session {
     /// Connects, logs in and detects the flavor, each step bounded.
-    pub(crate) async fn open(endpoint: &DbEndpoint, timeouts: &DbTimeouts) -> Result<Session, DbError> {
+    pub(crate) async fn open(
+        endpoint: &DbEndpoint,
+        timeouts: &DbTimeouts,
+    ) -> Result<Session, DbError> {
         let addr = endpoint.addr.clone();
         let (host, port) = split_addr(&addr)?;
         let opts = OptsBuilder::default()
@@ -106,12 +119,21 @@ impl Session {
         let secret = Some(endpoint.password.expose());
         let conn = match tokio::time::timeout(timeouts.connect, Conn::new(opts)).await {
             Err(_) => {
-                return Err(DbError::Timeout { addr, op: "connect".into(), after: timeouts.connect });
+                return Err(DbError::Timeout {
+                    addr,
+                    op: "connect".into(),
+                    after: timeouts.connect,
+                });
             }
             Ok(Err(e)) => return Err(DbError::from_driver(&addr, "connect", true, e, secret)),
             Ok(Ok(conn)) => conn,
         };
-        let mut session = Session { conn, flavor: Flavor::MySql84, addr, query_timeout: timeouts.query };
+        let mut session = Session {
+            conn,
+            flavor: Flavor::MySql84,
+            addr,
+            query_timeout: timeouts.query,
+        };
         match session.setup().await {
             Ok(()) => {
                 tracing::debug!(addr = %session.addr, flavor = %session.flavor, "database session opened");
@@ -126,7 +148,10 @@ impl Session {
 
     /// Detects the flavor and makes sure backslash escapes work in this session.
     async fn setup(&mut self) -> Result<(), DbError> {
-        let row = self.first_row("connect", dialect::CONNECT_SQL).await?.unwrap_or_default();
+        let row = self
+            .first_row("connect", dialect::CONNECT_SQL)
+            .await?
+            .unwrap_or_default();
         let version = row.first().cloned().flatten().unwrap_or_default();
         self.flavor = Flavor::from_version(&version);
         let sql_mode = row.get(1).cloned().flatten().unwrap_or_default();
@@ -165,7 +190,11 @@ impl Session {
     }
 
     /// The rows as column name → value.
-    pub(crate) async fn row_maps(&mut self, op: &str, sql: &str) -> Result<Vec<StatusRow>, DbError> {
+    pub(crate) async fn row_maps(
+        &mut self,
+        op: &str,
+        sql: &str,
+    ) -> Result<Vec<StatusRow>, DbError> {
         Ok(self.rows(op, sql).await?.iter().map(row_map).collect())
     }
 
@@ -176,9 +205,20 @@ impl Session {
     }
 
     /// Runs a statement that carries a password; errors are scrubbed of it.
-    pub(crate) async fn execute_secret(&mut self, op: &str, sql: &SqlWithSecret) -> Result<(), DbError> {
+    pub(crate) async fn execute_secret(
+        &mut self,
+        op: &str,
+        sql: &SqlWithSecret,
+    ) -> Result<(), DbError> {
         let step = self.conn.query_drop(sql.expose_sql());
-        bounded(&self.addr, op, self.query_timeout, Some(sql.secret().expose()), step).await
+        bounded(
+            &self.addr,
+            op,
+            self.query_timeout,
+            Some(sql.secret().expose()),
+            step,
+        )
+        .await
     }
 
     /// Runs a prepared statement answering one integer, allowing `extra` time on top of the
@@ -194,11 +234,11 @@ impl Session {
         let row = bounded(&self.addr, op, self.query_timeout + extra, None, step).await?;
         match row.as_ref().and_then(|r| r.as_ref(0)).and_then(value_text) {
             None => Ok(None),
-            Some(t) => t
-                .trim()
-                .parse::<i64>()
-                .map(Some)
-                .map_err(|_| DbError::unexpected(&self.addr, op, format!("not an integer: {t:?}"))),
+            Some(t) => {
+                t.trim().parse::<i64>().map(Some).map_err(|_| {
+                    DbError::unexpected(&self.addr, op, format!("not an integer: {t:?}"))
+                })
+            }
         }
     }
 }
@@ -212,7 +252,11 @@ async fn bounded<T>(
     step: impl Future<Output = Result<T, mysql_async::Error>>,
 ) -> Result<T, DbError> {
     match tokio::time::timeout(limit, step).await {
-        Err(_) => Err(DbError::Timeout { addr: addr.to_string(), op: op.to_string(), after: limit }),
+        Err(_) => Err(DbError::Timeout {
+            addr: addr.to_string(),
+            op: op.to_string(),
+            after: limit,
+        }),
         Ok(Err(e)) => Err(DbError::from_driver(addr, op, false, e, secret)),
         Ok(Ok(v)) => Ok(v),
     }
@@ -232,10 +276,27 @@ mod tests {
             ("[fe80::1]", ("fe80::1", 3306)),
         ];
         for (addr, (host, port)) in ok {
-            assert_eq!(split_addr(addr).unwrap(), (host.to_string(), port), "{addr}");
+            assert_eq!(
+                split_addr(addr).unwrap(),
+                (host.to_string(), port),
+                "{addr}"
+            );
         }
-        for addr in ["", ":3306", "h:", "h:0", "h:65536", "h:x", "::1:3306", "[::1]3306", "[::1"] {
-            assert!(matches!(split_addr(addr), Err(DbError::Unreachable { .. })), "{addr}");
+        for addr in [
+            "",
+            ":3306",
+            "h:",
+            "h:0",
+            "h:65536",
+            "h:x",
+            "::1:3306",
+            "[::1]3306",
+            "[::1",
+        ] {
+            assert!(
+                matches!(split_addr(addr), Err(DbError::Unreachable { .. })),
+                "{addr}"
+            );
         }
     }
 
@@ -247,7 +308,10 @@ mod tests {
             (Value::Int(-1), Some("-1")),
             (Value::UInt(7), Some("7")),
             (Value::Double(1.5), Some("1.5")),
-            (Value::Date(2024, 1, 2, 3, 4, 5, 6), Some("2024-01-02 03:04:05.000006")),
+            (
+                Value::Date(2024, 1, 2, 3, 4, 5, 6),
+                Some("2024-01-02 03:04:05.000006"),
+            ),
             (Value::Time(true, 1, 2, 3, 4, 0), Some("-26:03:04.000000")),
         ];
         for (value, want) in cases {

@@ -43,7 +43,7 @@ impl IoThreadState {
 }
 
 /// Where a server replicates from and how that is going.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ReplicaStatus {
     pub source_host: String,
     pub source_port: u16,
@@ -82,7 +82,11 @@ pub fn join_host_port(host: &str, port: u16) -> String {
 }
 
 /// Interprets one replica status row of a server of the given flavor. `addr` only labels errors.
-pub fn parse_replica_status(flavor: Flavor, addr: &str, row: &StatusRow) -> Result<ReplicaStatus, DbError> {
+pub fn parse_replica_status(
+    flavor: Flavor,
+    addr: &str,
+    row: &StatusRow,
+) -> Result<ReplicaStatus, DbError> {
     let lower: BTreeMap<String, Option<&str>> = row
         .iter()
         .map(|(k, v)| (k.to_ascii_lowercase(), v.as_deref()))
@@ -102,12 +106,18 @@ pub fn parse_replica_status(flavor: Flavor, addr: &str, row: &StatusRow) -> Resu
     let port_text = text(&["Source_Port", "Master_Port"])?;
     let source_port = match port_text.trim() {
         "" => 0,
-        p => p.parse::<u16>().map_err(|_| bad(format!("bad port {p:?}")))?,
+        p => p
+            .parse::<u16>()
+            .map_err(|_| bad(format!("bad port {p:?}")))?,
     };
     let seconds_behind_source = match column(&["Seconds_Behind_Source", "Seconds_Behind_Master"])? {
         None => None,
         Some(s) if s.trim().is_empty() => None,
-        Some(s) => Some(s.trim().parse::<u64>().map_err(|_| bad(format!("bad lag {s:?}")))?),
+        Some(s) => Some(
+            s.trim()
+                .parse::<u64>()
+                .map_err(|_| bad(format!("bad lag {s:?}")))?,
+        ),
     };
     let (using_gtid, received) = if flavor.is_mariadb() {
         let using = text(&["Using_Gtid"])?;
@@ -122,7 +132,9 @@ pub fn parse_replica_status(flavor: Flavor, addr: &str, row: &StatusRow) -> Resu
         source_host: text(&["Source_Host", "Master_Host"])?,
         source_port,
         io_state: IoThreadState::from_column(&text(&["Replica_IO_Running", "Slave_IO_Running"])?),
-        sql_running: text(&["Replica_SQL_Running", "Slave_SQL_Running"])?.trim().eq_ignore_ascii_case("yes"),
+        sql_running: text(&["Replica_SQL_Running", "Slave_SQL_Running"])?
+            .trim()
+            .eq_ignore_ascii_case("yes"),
         last_io_error: text(&["Last_IO_Error"])?,
         last_sql_error: text(&["Last_SQL_Error"])?,
         seconds_behind_source,

@@ -8,6 +8,7 @@ mod clusters;
 mod fleet;
 mod import;
 mod namespaces;
+pub mod proxysql;
 mod shards;
 
 use rand::distr::{Alphanumeric, SampleString};

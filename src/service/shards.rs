@@ -2,7 +2,7 @@
 
 use super::clusters::cluster_version;
 use super::{find_cluster, find_shard, new_node_id, node_specs, ClusterRef, Consistency, MetaService, ShardRef};
-use crate::error::{ErrorCode, ServiceError};
+use crate::error::ServiceError;
 use crate::meta::{Command, Node, NodeRole, NodeSpec, Secret, Shard, SlotRange};
 
 impl MetaService {

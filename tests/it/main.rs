@@ -1,7 +1,10 @@
 //! One integration binary: multi-node clusters over real sockets, in-process and as processes.
 
 mod api_native;
+mod api_orchestrator;
 mod cluster;
+mod failover;
 mod harness;
 mod mariadb;
 mod mariadb_harness_tests;
+mod mysql_client;

@@ -69,7 +69,9 @@ const PORT_ATTEMPTS: usize = 5;
 pub struct MariaDbServer {
     server_id: u32,
     port: u16,
-    child: Option<Child>,
+    /// The running process; behind a lock so that a test can kill and restart a server it also
+    /// lends out (`&self`).
+    child: Mutex<Option<Child>>,
     dir: tempfile::TempDir,
 }
 
@@ -83,7 +85,7 @@ impl MariaDbServer {
         for attempt in 1..=PORT_ATTEMPTS {
             let port = reserve_port();
             match launch(dir.path(), port, server_id).await {
-                Ok(child) => return MariaDbServer { server_id, port, child: Some(child), dir },
+                Ok(child) => return MariaDbServer { server_id, port, child: Mutex::new(Some(child)), dir },
                 Err(failure) if failure.port_taken && attempt < PORT_ATTEMPTS => continue,
                 Err(failure) => panic!("mariadb server {server_id} did not start on port {port}: {}", failure.report),
             }
@@ -91,15 +93,17 @@ impl MariaDbServer {
         unreachable!("the last attempt panics")
     }
 
-    /// Starts the server again after [`kill`](Self::kill), on the same data directory, port and
-    /// config (InnoDB and binlog crash recovery run as after a real crash).
-    pub async fn restart(&mut self) {
-        assert!(self.child.is_none(), "mariadb server {} is still running", self.server_id);
+    /// Starts the server again after [`kill`](Self::kill) (or after it exited by itself), on the
+    /// same data directory, port and config (InnoDB and binlog crash recovery run as after a real
+    /// crash), and waits until the admin can log in.
+    pub async fn restart(&self) {
+        assert!(!self.is_running(), "mariadb server {} is still running", self.server_id);
+        self.kill();
         let deadline = Instant::now() + START_WITHIN;
         loop {
             match launch(self.dir.path(), self.port, self.server_id).await {
                 Ok(child) => {
-                    self.child = Some(child);
+                    *self.child() = Some(child);
                     return;
                 }
                 Err(failure) if failure.port_taken && Instant::now() < deadline => {
@@ -127,7 +131,7 @@ impl MariaDbServer {
 
     /// The process id, while it has not been killed.
     pub fn pid(&self) -> Option<u32> {
-        self.child.as_ref().map(Child::id)
+        self.child().as_ref().map(Child::id)
     }
 
     /// The admin account's name (see [`ADMIN_USER`]).
@@ -141,8 +145,8 @@ impl MariaDbServer {
     }
 
     /// Whether the process is alive (a paused process is alive).
-    pub fn is_running(&mut self) -> bool {
-        self.child.as_mut().is_some_and(|child| child.try_wait().expect("wait on mariadbd").is_none())
+    pub fn is_running(&self) -> bool {
+        self.child().as_mut().is_some_and(|child| child.try_wait().expect("wait on mariadbd").is_none())
     }
 
     /// Options to log in as the admin over TCP, for tests that handle errors or time limits.
@@ -175,23 +179,36 @@ impl MariaDbServer {
         outcome.unwrap_or_else(|error| panic!("server {}: {sql}: {error}", self.server_id));
     }
 
-    /// Runs query `sql` as the admin and answers its rows, each value as text (NULL as None).
+    /// Runs query `sql` as the admin and answers its rows, each value as text (NULL as None);
+    /// panics if the login or the query fails.
     pub async fn query_strings(&self, sql: &str) -> Vec<Vec<Option<String>>> {
-        let mut conn = self.admin_conn().await;
-        let outcome = conn.query::<Row, _>(sql).await;
-        let _ = conn.disconnect().await;
-        let rows = outcome.unwrap_or_else(|error| panic!("server {}: {sql}: {error}", self.server_id));
-        rows.into_iter().map(|row| row.unwrap().into_iter().map(text).collect()).collect()
+        let outcome = self.try_query_strings(sql).await;
+        outcome.unwrap_or_else(|error| panic!("server {}: {sql}: {error}", self.server_id))
     }
 
-    /// The first column of the first row of query `sql` as the admin (None for no row or NULL).
+    /// The first column of the first row of query `sql` as the admin (None for no row or NULL);
+    /// panics if the login or the query fails.
     pub async fn query_value(&self, sql: &str) -> Option<String> {
-        self.query_strings(sql).await.into_iter().next().and_then(|row| row.into_iter().next().flatten())
+        first_value(self.query_strings(sql).await)
+    }
+
+    /// [`query_strings`](Self::query_strings) that answers a failed login or query instead of
+    /// panicking: for polls whose query may fail for a while.
+    pub async fn try_query_strings(&self, sql: &str) -> Result<Vec<Vec<Option<String>>>, mysql_async::Error> {
+        let mut conn = Conn::new(self.admin_opts()).await?;
+        let outcome = conn.query::<Row, _>(sql).await;
+        let _ = conn.disconnect().await;
+        Ok(outcome?.into_iter().map(|row| row.unwrap().into_iter().map(text).collect()).collect())
+    }
+
+    /// [`query_value`](Self::query_value) that answers a failed login or query instead of panicking.
+    pub async fn try_query_value(&self, sql: &str) -> Result<Option<String>, mysql_async::Error> {
+        Ok(first_value(self.try_query_strings(sql).await?))
     }
 
     /// SIGKILL, then reap: no chance to flush anything. Does nothing if it is not running.
-    pub fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
+    pub fn kill(&self) {
+        if let Some(mut child) = self.child().take() {
             let _ = child.kill();
             child.wait().expect("reap mariadbd");
         }
@@ -210,6 +227,10 @@ impl MariaDbServer {
     /// The last lines of the server's log (mariadbd's stderr), for failure messages.
     pub fn log_tail(&self) -> String {
         log_tail(self.dir.path(), 0)
+    }
+
+    fn child(&self) -> std::sync::MutexGuard<'_, Option<Child>> {
+        self.child.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn signal(&self, name: &str) {
@@ -424,6 +445,11 @@ fn find_program(name: &str) -> Option<PathBuf> {
 
 fn missing(name: &str) -> ! {
     panic!("{name} not found: run scripts/test.sh, which installs mariadb-server, or apt-get install mariadb-server")
+}
+
+/// The first column of the first row, if any.
+fn first_value(rows: Vec<Vec<Option<String>>>) -> Option<String> {
+    rows.into_iter().next().and_then(|row| row.into_iter().next().flatten())
 }
 
 /// A value of the text protocol as text; NULL as None.

@@ -84,9 +84,10 @@ async fn mariadb_harness_gtid_replication_between_two_servers() {
     primary.exec("INSERT INTO app.t VALUES (1, 'replicated')").await;
 
     eventually("the row on the replica", Duration::from_secs(30), || async {
-        let mut conn = Conn::new(replica.admin_opts()).await.ok()?;
-        let note: Option<String> = conn.query_first("SELECT note FROM app.t WHERE id = 1").await.ok()?;
-        let _ = conn.disconnect().await;
+        let note = replica.try_query_value("SELECT note FROM app.t WHERE id = 1").await.ok()??;
+        (note == "replicated").then_some(())
+    })
+    .await;
         note.filter(|note| note == "replicated")
     })
     .await;
@@ -100,7 +101,7 @@ async fn mariadb_harness_gtid_replication_between_two_servers() {
 async fn mariadb_harness_sigkill_and_restart_keep_a_committed_row() {
     // A row acknowledged by autocommit survives SIGKILL (sync_binlog=1, flush at commit); the server
     // comes back on the same port with the same server_id and binlog state.
-    let mut server = MariaDbServer::start(131).await;
+    let server = MariaDbServer::start(131).await;
     let (port, first_pid) = (server.port(), server.pid());
     let mut app = server.app_conn().await;
     app.query_drop("CREATE TABLE t (id INT PRIMARY KEY)").await.expect("create");
@@ -126,7 +127,7 @@ async fn mariadb_harness_sigkill_and_restart_keep_a_committed_row() {
 #[tokio::test]
 async fn mariadb_harness_pause_and_resume() {
     // While SIGSTOPped the server is alive but a login times out; after SIGCONT it succeeds.
-    let mut server = MariaDbServer::start(141).await;
+    let server = MariaDbServer::start(141).await;
     server.pause();
     assert!(server.is_running(), "a paused server is still alive");
     let attempt = tokio::time::timeout(Duration::from_millis(1500), Conn::new(server.admin_opts())).await;

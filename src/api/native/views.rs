@@ -140,6 +140,8 @@ mod tests {
             role,
             created_at: 1_700_000_000,
             password: Secret::new("hunter2"),
+            promotion_rule: Default::default(),
+            diverged: None,
         }
     }
 
@@ -148,7 +150,13 @@ mod tests {
         let cluster = Cluster {
             name: "c1".to_string(),
             version: 3,
-            credentials: ClusterCredentials { password: Secret::new("hunter2") },
+            credentials: ClusterCredentials {
+                user: "admin".to_string(),
+                password: Secret::new("hunter2"),
+                replication_user: "repl".to_string(),
+                replication_password: Secret::new("hunter3"),
+            },
+            policy: Default::default(),
             shards: vec![
                 Shard {
                     nodes: vec![node("a", NodeRole::Master), node("b", NodeRole::Slave)],
@@ -162,14 +170,18 @@ mod tests {
         let json = serde_json::to_value(ClusterOne { cluster: ClusterView::from(&cluster) }).unwrap();
         let expected = serde_json::json!({"cluster": {"name": "c1", "version": 3, "shards": [
             {"nodes": [
-                {"id": "a", "addr": "db1:3306", "role": "master", "created_at": 1_700_000_000},
-                {"id": "b", "addr": "db1:3306", "role": "slave", "created_at": 1_700_000_000}
+                {"id": "a", "addr": "db1:3306", "role": "master", "created_at": 1_700_000_000,
+                 "promotion_rule": "neutral"},
+                {"id": "b", "addr": "db1:3306", "role": "slave", "created_at": 1_700_000_000,
+                 "promotion_rule": "neutral"}
              ],
              "slot_ranges": ["0-8191"], "import_slot": -1, "migrating_slot": 5},
             {"nodes": [], "slot_ranges": [], "import_slot": -1, "migrating_slot": -1}
-        ]}});
+        ],
+        "policy": {"auto_failover": true, "auto_rejoin": true, "probe_interval": null, "failure_threshold": 3,
+                   "recovery_block_period": "10m", "max_promotion_lag": null, "semi_sync": true}}});
         assert_eq!(json, expected);
         let text = json.to_string();
-        assert!(!text.contains("password") && !text.contains("hunter2"), "{text}");
+        assert!(!text.contains("password") && !text.contains("hunter") && !text.contains("repl"), "{text}");
     }
 }

@@ -59,7 +59,10 @@ impl MariaDbGtids {
 
     /// Adds a GTID, keeping the highest seq for its (domain, server id).
     pub fn insert(&mut self, gtid: MariaDbGtid) {
-        let seq = self.seqs.entry((gtid.domain, gtid.server_id)).or_insert(gtid.seq);
+        let seq = self
+            .seqs
+            .entry((gtid.domain, gtid.server_id))
+            .or_insert(gtid.seq);
         *seq = (*seq).max(gtid.seq);
     }
 
@@ -70,12 +73,19 @@ impl MariaDbGtids {
 
     /// Entries ordered by (domain, server id).
     pub fn iter(&self) -> impl Iterator<Item = MariaDbGtid> + '_ {
-        self.seqs.iter().map(|(&(domain, server_id), &seq)| MariaDbGtid { domain, server_id, seq })
+        self.seqs
+            .iter()
+            .map(|(&(domain, server_id), &seq)| MariaDbGtid {
+                domain,
+                server_id,
+                seq,
+            })
     }
 
     /// Every (d, s, q) of self has (d, s, q') in other with q' >= q.
     pub fn is_subset_of(&self, other: &MariaDbGtids) -> bool {
-        self.iter().all(|g| other.get(g.domain, g.server_id).is_some_and(|q| q >= g.seq))
+        self.iter()
+            .all(|g| other.get(g.domain, g.server_id).is_some_and(|q| q >= g.seq))
     }
 
     /// The entries of self that other does not cover (missing pair or lower seq in other).
@@ -83,7 +93,7 @@ impl MariaDbGtids {
         let seqs = self
             .seqs
             .iter()
-            .filter(|(key, seq)| other.seqs.get(key).is_none_or(|q| q < seq))
+            .filter(|(key, seq)| other.seqs.get(*key).is_none_or(|q| q < *seq))
             .map(|(key, seq)| (*key, *seq))
             .collect();
         MariaDbGtids { seqs }
@@ -96,6 +106,17 @@ impl MariaDbGtids {
             out.insert(gtid);
         }
         out
+    }
+
+    /// The entries written by servers other than `server_id`.
+    pub fn without_server(&self, server_id: u32) -> MariaDbGtids {
+        let seqs = self
+            .seqs
+            .iter()
+            .filter(|((_, server), _)| *server != server_id)
+            .map(|(key, seq)| (*key, *seq))
+            .collect();
+        MariaDbGtids { seqs }
     }
 
     /// The position form (one GTID per domain, the one with the highest seq), as
@@ -119,7 +140,10 @@ impl MariaDbGtids {
 
     /// The highest seq in a domain, whichever server wrote it.
     pub fn domain_seq(&self, domain: u32) -> Option<u64> {
-        self.iter().filter(|g| g.domain == domain).map(|g| g.seq).max()
+        self.iter()
+            .filter(|g| g.domain == domain)
+            .map(|g| g.seq)
+            .max()
     }
 
     /// True when self has, in some domain, a higher seq than anything other has in that domain
@@ -132,19 +156,28 @@ impl MariaDbGtids {
 
     /// Sum over domains of the highest seq: a rough "how advanced" figure to rank candidates.
     pub fn seq_sum(&self) -> u64 {
-        self.domain_positions().iter().fold(0u64, |acc, g| acc.saturating_add(g.seq))
+        self.domain_positions()
+            .iter()
+            .fold(0u64, |acc, g| acc.saturating_add(g.seq))
     }
 }
 
 fn parse_one(text: &str, item: &str) -> Result<MariaDbGtid, DbError> {
     let mut parts = item.split('-');
-    let (Some(d), Some(s), Some(q), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+    let (Some(d), Some(s), Some(q), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
     else {
-        return Err(DbError::invalid_gtid(text, format!("{item:?} is not domain-server-seq")));
+        return Err(DbError::invalid_gtid(
+            text,
+            format!("{item:?} is not domain-server-seq"),
+        ));
     };
     let num = |what: &str, v: &str| -> Result<u64, DbError> {
         if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(DbError::invalid_gtid(text, format!("bad {what} {v:?} in {item:?}")));
+            return Err(DbError::invalid_gtid(
+                text,
+                format!("bad {what} {v:?} in {item:?}"),
+            ));
         }
         v.parse::<u64>()
             .map_err(|_| DbError::invalid_gtid(text, format!("{what} out of range in {item:?}")))
@@ -214,7 +247,10 @@ mod tests {
             "3e11fa47-71ca-11e1-9e33-c80aa9429562:1-5",
         ] {
             let err = MariaDbGtids::parse(text).unwrap_err();
-            assert!(matches!(err, DbError::InvalidGtid { .. }), "{text:?}: {err}");
+            assert!(
+                matches!(err, DbError::InvalidGtid { .. }),
+                "{text:?}: {err}"
+            );
         }
     }
 
@@ -270,7 +306,11 @@ mod tests {
             ("0-1-100,0-2-99,1-3-7", "0-1-100,1-3-7", 107),
         ];
         for (state, positions, sum) in cases {
-            assert_eq!(g(state).domain_positions().to_string(), positions, "{state:?}");
+            assert_eq!(
+                g(state).domain_positions().to_string(),
+                positions,
+                "{state:?}"
+            );
             assert_eq!(g(state).seq_sum(), sum, "{state:?}");
         }
     }

@@ -59,7 +59,10 @@ impl MySqlGtids {
                     intervals += 1;
                 } else {
                     if !tag_has_interval {
-                        return Err(DbError::invalid_gtid(text, format!("tag without interval in {item:?}")));
+                        return Err(DbError::invalid_gtid(
+                            text,
+                            format!("tag without interval in {item:?}"),
+                        ));
                     }
                     tag = normalize_tag(part).ok_or_else(|| {
                         DbError::invalid_gtid(text, format!("bad tag {part:?} in {item:?}"))
@@ -68,7 +71,10 @@ impl MySqlGtids {
                 }
             }
             if !tag_has_interval || intervals == 0 {
-                return Err(DbError::invalid_gtid(text, format!("no interval in {item:?}")));
+                return Err(DbError::invalid_gtid(
+                    text,
+                    format!("no interval in {item:?}"),
+                ));
             }
         }
         Ok(out)
@@ -81,7 +87,10 @@ impl MySqlGtids {
     /// Adds transactions `start..=end` of (uuid, tag). The uuid and tag must be normalized
     /// (lowercase; the tag empty for untagged transactions).
     pub fn add(&mut self, uuid: &str, tag: &str, interval: Interval) {
-        let list = self.sets.entry((uuid.to_string(), tag.to_string())).or_default();
+        let list = self
+            .sets
+            .entry((uuid.to_string(), tag.to_string()))
+            .or_default();
         list.push(interval);
         normalize(list);
     }
@@ -92,6 +101,18 @@ impl MySqlGtids {
             .get(&(uuid.to_ascii_lowercase(), tag.to_ascii_lowercase()))
             .map(Vec::as_slice)
             .unwrap_or_default()
+    }
+
+    /// The transactions of every source uuid but `uuid` (all tags of it removed).
+    pub fn without_uuid(&self, uuid: &str) -> MySqlGtids {
+        let uuid = normalize_uuid(uuid.trim()).unwrap_or_else(|| uuid.to_ascii_lowercase());
+        let sets = self
+            .sets
+            .iter()
+            .filter(|((u, _), _)| *u != uuid)
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        MySqlGtids { sets }
     }
 
     /// Number of transactions in the set (saturating).
@@ -162,7 +183,10 @@ fn subtract(a: &[Interval], b: &[Interval]) -> Vec<Interval> {
         let mut done = false;
         for cut in b.iter().filter(|c| c.end >= iv.start && c.start <= iv.end) {
             if cut.start > start {
-                out.push(Interval { start, end: cut.start - 1 });
+                out.push(Interval {
+                    start,
+                    end: cut.start - 1,
+                });
             }
             if cut.end >= iv.end {
                 done = true;
@@ -197,7 +221,10 @@ fn parse_interval(text: &str) -> Option<Interval> {
 
 /// Lowercase dashed form of a uuid given dashed, undashed or in braces.
 fn normalize_uuid(text: &str) -> Option<String> {
-    let inner = text.strip_prefix('{').and_then(|t| t.strip_suffix('}')).unwrap_or(text);
+    let inner = text
+        .strip_prefix('{')
+        .and_then(|t| t.strip_suffix('}'))
+        .unwrap_or(text);
     let hex: String = match inner.len() {
         36 => {
             let dashes_ok = inner
@@ -334,7 +361,10 @@ mod tests {
         for text in cases {
             let text = text.replace("@A", A);
             let err = MySqlGtids::parse(&text).unwrap_err();
-            assert!(matches!(err, DbError::InvalidGtid { .. }), "{text:?}: {err}");
+            assert!(
+                matches!(err, DbError::InvalidGtid { .. }),
+                "{text:?}: {err}"
+            );
         }
     }
 
@@ -393,7 +423,10 @@ mod tests {
             ("@A:1", 1),
             ("@A:1-5:7-9", 8),
             ("@A:1-5,@B:1-100", 105),
-            ("@A:1-9223372036854775806,@B:1-9223372036854775806:t:1-9223372036854775806", u64::MAX),
+            (
+                "@A:1-9223372036854775806,@B:1-9223372036854775806:t:1-9223372036854775806",
+                u64::MAX,
+            ),
         ];
         for (text, want) in cases {
             assert_eq!(s(text).transaction_count(), want, "{text:?}");
