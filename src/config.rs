@@ -234,6 +234,11 @@ pub struct FleetConfig {
     /// Replication heartbeat period set on replicas. Default 500ms.
     #[serde(with = "humantime_serde")]
     pub replication_heartbeat: Duration,
+    /// `slave_net_timeout` / `replica_net_timeout` set on replicas: a replica whose master sends
+    /// nothing (not even a heartbeat) for this long reconnects, which shows it lost the master.
+    /// Default 2s.
+    #[serde(with = "humantime_serde")]
+    pub replica_net_timeout: Duration,
     /// How long a failover lets the candidate apply its relay log. Default 5s.
     #[serde(with = "humantime_serde")]
     pub relay_log_apply_timeout: Duration,
@@ -252,6 +257,7 @@ impl Default for FleetConfig {
             repair_interval: Duration::from_millis(100),
             repair_backoff: Duration::from_secs(2),
             replication_heartbeat: Duration::from_millis(500),
+            replica_net_timeout: Duration::from_secs(2),
             relay_log_apply_timeout: Duration::from_secs(5),
             switchover_timeout: Duration::from_secs(10),
         }

@@ -11,7 +11,7 @@ use crate::meta::{
     Cluster, Command, NodeRef, Recovery, RecoveryIntent, RecoveryKind, RecoveryOutcome, RecoveryStep,
     Response,
 };
-use crate::mysql::{DbClient, ReplicationSource};
+use crate::mysql::{dialect, DbClient, ReplicationSource};
 use crate::node::Node;
 
 use super::planner::{node_ref, Candidate, Repair};
@@ -96,7 +96,11 @@ impl Executor {
             Repair::Fence { node } => self.fence(cluster, node).await,
             Repair::Attach { node, master } => {
                 let source = self.source(cluster, master)?;
-                self.client(cluster, node).repoint(&source, semi_sync).await.map_err(|error| error.to_string())
+                self.attach(&self.client(cluster, node), &source, semi_sync).await
+            }
+            Repair::EnableSourceSemiSync { node, flavor } => {
+                let sql = dialect::set_global_flag(dialect::semi_sync_names(*flavor).source_enabled, true);
+                self.client(cluster, node).execute(&sql).await.map_err(|error| error.to_string())
             }
             Repair::OpenMaster { node } => {
                 self.client(cluster, node).promote(semi_sync).await.map_err(|error| error.to_string())
@@ -114,11 +118,18 @@ impl Executor {
         }
     }
 
-    /// read_only on, then every client session killed: nothing writes to `node` any more.
+    /// Makes `client`'s server a replica of `source` that notices a lost source within
+    /// `replica_net_timeout`.
+    async fn attach(&self, client: &DbClient, source: &ReplicationSource, semi_sync: bool) -> Result<(), String> {
+        let state = client.probe().await.map_err(|error| error.to_string())?;
+        let timeout = dialect::set_replica_net_timeout(state.flavor, self.config.replica_net_timeout);
+        client.execute(&timeout).await.map_err(|error| error.to_string())?;
+        client.repoint(source, semi_sync).await.map_err(|error| error.to_string())
+    }
+
+    /// read_only on and every client session killed: nothing writes to `node` any more.
     async fn fence(&self, cluster: &Cluster, node: &NodeRef) -> Result<(), String> {
-        let client = self.client(cluster, node);
-        client.set_read_only(true).await.map_err(|error| error.to_string())?;
-        client.kill_client_sessions().await.map(|_| ()).map_err(|error| error.to_string())
+        self.client(cluster, node).fence().await.map(|_| ()).map_err(|error| error.to_string())
     }
 
     /// Records the intent, then drives the recovery to its end.
@@ -322,7 +333,7 @@ impl Executor {
         let attempts = others.iter().map(|node| {
             let client = self.client(cluster, node);
             let source = source.clone();
-            async move { (node, client.repoint(&source, cluster.policy.semi_sync).await) }
+            async move { (node, self.attach(&client, &source, cluster.policy.semi_sync).await) }
         });
         let mut lost = Vec::new();
         for (node, outcome) in futures::future::join_all(attempts).await {

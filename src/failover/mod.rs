@@ -27,7 +27,9 @@ use crate::mysql::DbTimeouts;
 use crate::node::Node;
 
 pub use executor::{Executor, RecoveryReport, ShardTarget};
-pub use planner::{choose_candidate, is_blocked, plan_repairs, should_fail_over, Candidate, Repair};
+pub use planner::{
+    choose_candidate, is_blocked, plan_repairs, should_fail_over, Candidate, Repair, FAILED_RECOVERY_PAUSE_MS,
+};
 
 /// Names one shard for locking and logs.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]

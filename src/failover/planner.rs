@@ -6,8 +6,8 @@
 use std::collections::HashMap;
 
 use crate::health::{errant_transactions, replicates_from, FindingKind, NodeObservation, ShardHealth};
-use crate::meta::{ClusterPolicy, Node, NodeRef, NodeRole, PromotionRule, Recovery, Shard};
-use crate::mysql::{GtidSet, IoThreadState, ServerState};
+use crate::meta::{ClusterPolicy, Node, NodeRef, NodeRole, PromotionRule, Recovery, RecoveryState, Shard};
+use crate::mysql::{Flavor, GtidSet, IoThreadState, ServerState};
 
 /// The replica chosen for promotion.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -28,7 +28,10 @@ pub enum Repair {
     Attach { node: NodeRef, master: NodeRef },
     /// The node holds transactions the master lacks: record it, leave it read-only and alone.
     MarkDiverged { node: NodeRef, reason: String },
-    /// The master is read-only (or lacks source-side semi-sync) while no other node takes writes.
+    /// The master lacks the policy's source-side semi-sync: enable it before replicas attach, so
+    /// that they connect as semi-sync replicas.
+    EnableSourceSemiSync { node: NodeRef, flavor: Flavor },
+    /// The master is read-only while no other node takes writes.
     OpenMaster { node: NodeRef },
 }
 
@@ -38,6 +41,7 @@ impl Repair {
             Repair::Fence { node } => format!("fence {}", node.addr),
             Repair::Attach { node, master } => format!("attach {} to {}", node.addr, master.addr),
             Repair::MarkDiverged { node, reason } => format!("mark {} diverged: {reason}", node.addr),
+            Repair::EnableSourceSemiSync { node, .. } => format!("enable semi-sync on master {}", node.addr),
             Repair::OpenMaster { node } => format!("open master {} for writes", node.addr),
         }
     }
@@ -64,13 +68,21 @@ pub fn should_fail_over(
     }
 }
 
-/// A finished recovery blocks the next automatic one for the block period unless acknowledged.
+/// After a failed recovery, the next automatic attempt waits this long (milliseconds).
+pub const FAILED_RECOVERY_PAUSE_MS: i64 = 5_000;
+
+/// A successful recovery blocks the next automatic one for the block period unless acknowledged;
+/// a failed one only pauses retries for `FAILED_RECOVERY_PAUSE_MS`.
 pub fn is_blocked(recovery: &Recovery, policy: &ClusterPolicy, now_ms: i64) -> bool {
     if recovery.acknowledged_at_ms.is_some() {
         return false;
     }
     let ended = recovery.ended_at_ms.unwrap_or(recovery.started_at_ms);
-    let block_ms = i64::try_from(policy.recovery_block_period.as_millis()).unwrap_or(i64::MAX);
+    let block_ms = if recovery.state == RecoveryState::Succeeded {
+        i64::try_from(policy.recovery_block_period.as_millis()).unwrap_or(i64::MAX)
+    } else {
+        FAILED_RECOVERY_PAUSE_MS
+    };
     now_ms < ended.saturating_add(block_ms)
 }
 
@@ -234,6 +246,9 @@ pub fn plan_repairs(
         return Vec::new();
     }
     let mut repairs = Vec::new();
+    if policy.semi_sync && !master_state.semi_sync_source_enabled {
+        repairs.push(Repair::EnableSourceSemiSync { node: node_ref(master), flavor: master_state.flavor });
+    }
     let mut others_writable = false;
     for replica in shard.nodes.iter().filter(|node| node.role == NodeRole::Slave) {
         let Some(state) = observations.get(&replica.id).and_then(NodeObservation::live_state) else { continue };
@@ -252,28 +267,31 @@ pub fn plan_repairs(
                 reason: format!("it holds transactions the master {} lacks: {errant}", master.addr),
             }),
             (false, None) => repairs.push(Repair::Attach { node: node_ref(replica), master: node_ref(master) }),
-            (true, _) if needs_reattach(state, policy) => {
+            (true, _) if needs_reattach(state, master_state, policy) => {
                 repairs.push(Repair::Attach { node: node_ref(replica), master: node_ref(master) })
             }
             (true, _) => {}
         }
     }
-    let master_needs_opening = master_state.read_only || (policy.semi_sync && !master_state.semi_sync_source_enabled);
-    if master_needs_opening && !others_writable {
+    if master_state.read_only && !others_writable {
         repairs.push(Repair::OpenMaster { node: node_ref(master) });
     }
     repairs
 }
 
-/// An attached replica whose replication stopped without an error (someone ran STOP SLAVE) or
-/// that lacks the policy's replica-side semi-sync.
-fn needs_reattach(state: &ServerState, policy: &ClusterPolicy) -> bool {
+/// An attached replica whose replication stopped without an error (someone ran STOP SLAVE), that
+/// lacks the policy's replica-side semi-sync, or whose master runs semi-sync without any
+/// semi-sync replica (replicas that connected before the master enabled it must reconnect).
+fn needs_reattach(state: &ServerState, master_state: &ServerState, policy: &ClusterPolicy) -> bool {
     let Some(status) = &state.replica else { return false };
     let stopped_cleanly = status.io_state == IoThreadState::Stopped
         && !status.sql_running
         && status.last_io_error.is_empty()
         && status.last_sql_error.is_empty();
-    stopped_cleanly || (policy.semi_sync && !state.semi_sync_replica_enabled)
+    let semi_sync_missing = policy.semi_sync
+        && (!state.semi_sync_replica_enabled
+            || (master_state.semi_sync_source_enabled && !master_state.semi_sync_source_active));
+    stopped_cleanly || semi_sync_missing
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@ use std::time::Duration;
 use super::*;
 use crate::health::test_fixtures::*;
 use crate::meta::{ClusterPolicy, RecoveryKind, RecoveryState};
+use crate::mysql::Flavor;
 use crate::mysql::IoThreadState::{Connecting, Running};
 
 fn dead_master_observations(r1: &str, r2: &str) -> Vec<NodeObservation> {
@@ -127,6 +128,9 @@ fn automatic_failover_decision() {
     let policy = ClusterPolicy::default();
     let dead = crate::health::analyze_cluster(&cluster(shard()), &observed(dead_master_observations("0-1-10", "0-1-10")));
     let healthy_shard = crate::health::analyze_cluster(&cluster(shard()), &observed(healthy()));
+    let mut still_followed = dead_master_observations("0-1-10", "0-1-10");
+    still_followed[2] = seen("r2", REPLICA_2, replica(3, "0-1-10", MASTER, Running));
+    let unreachable = crate::health::analyze_cluster(&cluster(shard()), &observed(still_followed));
     let block_ms = policy.recovery_block_period.as_millis() as i64;
     let now = 10_000_000;
     let cases: Vec<(&str, &ShardHealth, ClusterPolicy, Option<Recovery>, bool)> = vec![
@@ -136,6 +140,27 @@ fn automatic_failover_decision() {
         ("recent recovery blocks", &dead[0], policy.clone(), Some(recovery(now - 1000, false)), false),
         ("acknowledged recovery does not block", &dead[0], policy.clone(), Some(recovery(now - 1000, true)), true),
         ("old recovery does not block", &dead[0], policy.clone(), Some(recovery(now - block_ms - 1, false)), true),
+        (
+            "a failed recovery pauses retries briefly",
+            &dead[0],
+            policy.clone(),
+            Some(Recovery { state: RecoveryState::Failed, ..recovery(now - 1000, false) }),
+            false,
+        ),
+        (
+            "a failed recovery does not block for the whole period",
+            &dead[0],
+            policy.clone(),
+            Some(Recovery { state: RecoveryState::Failed, ..recovery(now - FAILED_RECOVERY_PAUSE_MS - 1, false) }),
+            true,
+        ),
+        (
+            "an unreachable master that replicas still follow never fails over",
+            &unreachable[0],
+            policy.clone(),
+            None,
+            false,
+        ),
         (
             "running recovery: nothing new",
             &dead[0],
@@ -161,6 +186,7 @@ fn repairs_for_blank_and_returning_servers() {
             "three blank writable servers: fence and attach replicas; open the master only once they are fenced",
             vec![seen("m", MASTER, blank(1)), seen("r1", REPLICA_1, blank(2)), seen("r2", REPLICA_2, blank(3))],
             vec![
+                Repair::EnableSourceSemiSync { node: m.clone(), flavor: Flavor::MariaDb },
                 Repair::Fence { node: r("r1") },
                 Repair::Attach { node: r("r1"), master: m.clone() },
                 Repair::Fence { node: r("r2") },
@@ -170,7 +196,7 @@ fn repairs_for_blank_and_returning_servers() {
         (
             "blank replicas already read-only: attach them and open the master",
             vec![
-                seen("m", MASTER, blank(1)),
+                seen("m", MASTER, ServerState { read_only: true, ..primary(1, "") }),
                 seen("r1", REPLICA_1, ServerState { read_only: true, ..blank(2) }),
                 seen("r2", REPLICA_2, ServerState { read_only: true, ..blank(3) }),
             ],
@@ -212,6 +238,15 @@ fn repairs_for_blank_and_returning_servers() {
                 seen("r2", REPLICA_2, replica(3, "0-1-10", MASTER, Running)),
             ],
             vec![Repair::Attach { node: r("r1"), master: m.clone() }],
+        ),
+        (
+            "semi-sync enabled on the master but no replica acknowledges: replicas reconnect",
+            vec![
+                seen("m", MASTER, ServerState { semi_sync_source_active: false, ..primary(1, "0-1-10") }),
+                seen("r1", REPLICA_1, replica(2, "0-1-10", MASTER, Running)),
+                seen("r2", REPLICA_2, replica(3, "0-1-10", MASTER, Running)),
+            ],
+            vec![Repair::Attach { node: r("r1"), master: m.clone() }, Repair::Attach { node: r("r2"), master: m.clone() }],
         ),
         (
             "dead master: no repairs",

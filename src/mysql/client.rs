@@ -4,6 +4,7 @@
 //! call fail within the timeout instead of hanging. The statements themselves live in `ops`
 //! (what to run) and `dialect` (how each flavor spells it).
 
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -113,7 +114,11 @@ pub struct ServerState {
     pub log_replica_updates: bool,
 }
 
-/// A cheap-to-clone handle on one server; clones share the session.
+/// A cheap-to-clone handle on one server; clones share the kept session.
+///
+/// One session is kept open between calls. A call that finds it busy (the prober probing while
+/// an executor waits for GTIDs, say) does not queue behind it: it opens a one-off session that
+/// it closes when done, so a long wait never delays a probe.
 #[derive(Clone)]
 pub struct DbClient {
     inner: Arc<Inner>,
@@ -123,6 +128,8 @@ struct Inner {
     endpoint: DbEndpoint,
     timeouts: DbTimeouts,
     session: Mutex<Option<Session>>,
+    /// Server-side id of the kept session (0: none), spared by kills run on one-off sessions.
+    kept_id: AtomicU32,
 }
 
 impl Drop for Inner {
@@ -143,31 +150,53 @@ impl std::fmt::Debug for DbClient {
     }
 }
 
-/// Runs `$body` (an expression over `$s: &mut Session` that is awaited) with the session,
-/// opening it first when needed and dropping it after any error. With `retry`, a call that
-/// found the kept session broken (e.g. the server restarted since) is retried once on a fresh
-/// one; only read-only calls may retry.
+/// Runs `$body` (an expression over `$s: &mut Session`, awaited) on the kept session, or on a
+/// one-off session when the kept one is busy.
 macro_rules! with_session {
     ($client:expr, retry = $retry:expr, |$s:ident| $body:expr) => {{
         let inner = &$client.inner;
-        let mut slot = inner.session.lock().await;
+        match inner.session.try_lock() {
+            Ok(mut kept) => in_slot!(inner, &mut *kept, true, $retry, |$s| $body),
+            Err(_) => {
+                let mut one_off = None;
+                let result = in_slot!(inner, &mut one_off, false, $retry, |$s| $body);
+                if let Some(session) = one_off.take() {
+                    session.close();
+                }
+                result
+            }
+        }
+    }};
+}
+
+/// Runs `$body` with the session in `$slot`, opening it first when needed and closing it after
+/// any error. With `retry`, a call that found a kept session broken (the server restarted since,
+/// say) is retried once on a fresh one; only read-only calls may retry.
+macro_rules! in_slot {
+    ($inner:expr, $slot:expr, $kept:expr, $retry:expr, |$s:ident| $body:expr) => {{
+        let slot: &mut Option<Session> = $slot;
         let mut attempts = 0;
         loop {
             attempts += 1;
             let fresh = slot.is_none();
-            let $s = match inner.ensure(&mut slot).await {
+            let $s = match $inner.ensure(slot, $kept).await {
                 Ok(s) => s,
                 Err(e) => break Err(e),
             };
+            // Stays set if the caller drops this call midway; `ensure` then starts afresh.
+            $s.interrupted = true;
             match $body.await {
-                Ok(v) => break Ok(v),
-                Err(e) => {
-                    if let Some(session) = slot.take() {
-                        session.close();
+                Ok(v) => {
+                    if let Some(session) = slot.as_mut() {
+                        session.interrupted = false;
                     }
+                    break Ok(v);
+                }
+                Err(e) => {
+                    $inner.discard(slot, $kept);
                     let lost = matches!(e, DbError::ConnectionLost { .. });
                     if $retry && lost && !fresh && attempts < 2 {
-                        tracing::debug!(addr = %inner.endpoint.addr, error = %e, "kept session broken, reconnecting");
+                        tracing::debug!(addr = %$inner.endpoint.addr, error = %e, "kept session broken, reconnecting");
                         continue;
                     }
                     break Err(e);
@@ -178,12 +207,38 @@ macro_rules! with_session {
 }
 
 impl Inner {
-    async fn ensure<'a>(&self, slot: &'a mut Option<Session>) -> Result<&'a mut Session, DbError> {
+    async fn ensure<'a>(
+        &self,
+        slot: &'a mut Option<Session>,
+        kept: bool,
+    ) -> Result<&'a mut Session, DbError> {
+        if slot.as_ref().is_some_and(|s| s.interrupted) {
+            tracing::debug!(addr = %self.endpoint.addr, "session left mid-call, reconnecting");
+            self.discard(slot, kept);
+        }
         if slot.is_none() {
-            *slot = Some(Session::open(&self.endpoint, &self.timeouts).await?);
+            let session = Session::open(&self.endpoint, &self.timeouts).await?;
+            if kept {
+                self.kept_id.store(session.id(), Ordering::Relaxed);
+            }
+            *slot = Some(session);
         }
         slot.as_mut()
             .ok_or_else(|| DbError::unexpected(&self.endpoint.addr, "connect", "no session"))
+    }
+
+    fn discard(&self, slot: &mut Option<Session>, kept: bool) {
+        if let Some(session) = slot.take() {
+            session.close();
+        }
+        if kept {
+            self.kept_id.store(0, Ordering::Relaxed);
+        }
+    }
+
+    /// The kept session's id, to spare it (when the calling session is a one-off).
+    fn spare(&self) -> Option<u32> {
+        Some(self.kept_id.load(Ordering::Relaxed)).filter(|id| *id != 0)
     }
 }
 
@@ -195,6 +250,7 @@ impl DbClient {
                 endpoint,
                 timeouts,
                 session: Mutex::new(None),
+                kept_id: AtomicU32::new(0),
             }),
         }
     }
@@ -210,14 +266,13 @@ impl DbClient {
 
     /// Drops the kept session, if any (the next call reconnects).
     pub async fn disconnect(&self) {
-        if let Some(session) = self.inner.session.lock().await.take() {
-            session.close();
-        }
+        let mut kept = self.inner.session.lock().await;
+        self.inner.discard(&mut kept, true);
     }
 
     /// Reads the server's state: two round trips on an open session.
     pub async fn probe(&self) -> Result<ServerState, DbError> {
-        with_session!(self, retry = true, |s| s.probe())
+        with_session!(self, retry = true, |s| s.probe(self.inner.spare()))
     }
 
     /// The executed GTIDs (see `ServerState::gtid_executed`).
@@ -238,13 +293,14 @@ impl DbClient {
     /// Kills every client session except ours (system users and replication threads are
     /// spared); answers how many were killed.
     pub async fn kill_client_sessions(&self) -> Result<u32, DbError> {
-        with_session!(self, retry = false, |s| s.kill_client_sessions())
+        with_session!(self, retry = false, |s| s
+            .kill_client_sessions(self.inner.spare()))
     }
 
     /// Fences an old primary: kills client sessions, turns read_only on, kills again the
     /// sessions that slipped in meanwhile; answers how many were killed in all.
     pub async fn fence(&self) -> Result<u32, DbError> {
-        with_session!(self, retry = false, |s| s.fence())
+        with_session!(self, retry = false, |s| s.fence(self.inner.spare()))
     }
 
     /// Makes the server a primary: stops and forgets replication, enables source-side semi-sync

@@ -222,15 +222,24 @@ pub fn semi_sync_names(flavor: Flavor) -> SemiSyncNames {
     }
 }
 
-/// Sessions that are clients: not ours, not system or replication threads.
-const CLIENT_SESSIONS_FILTER: &str = "ID <> CONNECTION_ID() \
-     AND USER NOT IN ('system user', 'event_scheduler', 'unauthenticated user', 'DELAYED') \
-     AND COMMAND NOT IN ('Binlog Dump', 'Binlog Dump GTID', 'Daemon', 'Killed', 'Connect', \
-     'Slave_IO', 'Slave_SQL', 'Slave_worker')";
+/// Sessions that are clients: not this one (nor `spare`, another session of ours), not system
+/// or replication threads.
+fn client_sessions_filter(spare: Option<u32>) -> String {
+    let spare = spare
+        .map(|id| format!(" AND ID <> {id}"))
+        .unwrap_or_default();
+    format!(
+        "ID <> CONNECTION_ID(){spare} \
+         AND USER NOT IN ('system user', 'event_scheduler', 'unauthenticated user', 'DELAYED') \
+         AND COMMAND NOT IN ('Binlog Dump', 'Binlog Dump GTID', 'Daemon', 'Killed', 'Connect', \
+         'Slave_IO', 'Slave_SQL', 'Slave_worker')"
+    )
+}
 
 /// Ids of the client sessions (see `kill`).
-pub fn client_session_ids() -> String {
-    format!("SELECT ID FROM information_schema.PROCESSLIST WHERE {CLIENT_SESSIONS_FILTER}")
+pub fn client_session_ids(spare: Option<u32>) -> String {
+    let filter = client_sessions_filter(spare);
+    format!("SELECT ID FROM information_schema.PROCESSLIST WHERE {filter}")
 }
 
 pub fn kill(session_id: u64) -> String {
@@ -241,11 +250,10 @@ pub fn kill(session_id: u64) -> String {
 /// version, server_id, read_only, log_bin, log_replica_updates, executed GTIDs (MariaDB: binlog
 /// state), MariaDB slave pos (MySQL: empty), semi-sync source enabled, replica enabled, source
 /// status, client session count, server uuid (MySQL; NULL on MariaDB).
-pub fn probe(flavor: Flavor) -> String {
+pub fn probe(flavor: Flavor, spare: Option<u32>) -> String {
     let names = semi_sync_names(flavor);
-    let count = format!(
-        "(SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE {CLIENT_SESSIONS_FILTER})"
-    );
+    let filter = client_sessions_filter(spare);
+    let count = format!("(SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE {filter})");
     if flavor.is_mariadb() {
         format!(
             "SELECT @@global.version, @@global.server_id, @@global.read_only, @@global.log_bin, \
@@ -286,7 +294,7 @@ pub struct ProbeVars {
     pub client_count: u32,
 }
 
-/// Interprets the row of `probe(flavor)`; `addr` only labels errors.
+/// Interprets the row of `probe`; `addr` only labels errors.
 pub fn parse_probe(
     flavor: Flavor,
     addr: &str,
@@ -395,3 +403,15 @@ pub fn wait_reached(flavor: Flavor, answer: Option<i64>) -> Option<bool> {
 #[cfg(test)]
 #[path = "dialect_tests.rs"]
 mod tests;
+
+/// How long a replica's I/O thread waits for data (heartbeats included) before it declares its
+/// source lost and reconnects: `slave_net_timeout` on MariaDB, `replica_net_timeout` on MySQL
+/// 8.0.26+ and 8.4. Whole seconds, at least 1; keep it above the heartbeat period.
+pub fn set_replica_net_timeout(flavor: Flavor, timeout: Duration) -> String {
+    let name = if flavor.is_mariadb() {
+        "slave_net_timeout"
+    } else {
+        "replica_net_timeout"
+    };
+    format!("SET GLOBAL {name} = {}", timeout.as_secs().max(1))
+}

@@ -7,6 +7,9 @@ use crate::meta::Secret;
 
 const ALL: [Flavor; 3] = [Flavor::MariaDb, Flavor::MySql80, Flavor::MySql84];
 
+/// A statement generator of this module and its output for each flavor.
+type StatementCase = (fn(Flavor) -> &'static str, [&'static str; 3]);
+
 fn per_flavor(f: impl Fn(Flavor) -> String) -> [String; 3] {
     ALL.map(f)
 }
@@ -14,7 +17,7 @@ fn per_flavor(f: impl Fn(Flavor) -> String) -> [String; 3] {
 #[test]
 fn replication_statements() {
     // (generator, [mariadb, mysql-8.0, mysql-8.4])
-    let cases: [(fn(Flavor) -> &'static str, [&str; 3]); 5] = [
+    let cases: [StatementCase; 5] = [
         (
             replica_status,
             [
@@ -212,8 +215,13 @@ const FILTER: &str = "ID <> CONNECTION_ID() AND USER NOT IN ('system user', 'eve
 #[test]
 fn sessions_and_kill() {
     assert_eq!(
-        client_session_ids(),
+        client_session_ids(None),
         format!("SELECT ID FROM information_schema.PROCESSLIST WHERE {FILTER}")
+    );
+    let spared = FILTER.replace("CONNECTION_ID()", "CONNECTION_ID() AND ID <> 17");
+    assert_eq!(
+        client_session_ids(Some(17)),
+        format!("SELECT ID FROM information_schema.PROCESSLIST WHERE {spared}")
     );
     assert_eq!(kill(42), "KILL CONNECTION 42");
 }
@@ -238,7 +246,11 @@ fn probe_statements() {
          (SELECT VARIABLE_VALUE FROM performance_schema.global_status WHERE VARIABLE_NAME = \
          'Rpl_semi_sync_source_status'), {count}, @@global.server_uuid"
     );
-    assert_eq!(per_flavor(probe), [maria, mysql.clone(), mysql]);
+    assert_eq!(
+        per_flavor(|f| probe(f, None)),
+        [maria, mysql.clone(), mysql]
+    );
+    assert!(probe(Flavor::MariaDb, Some(9)).contains("ID <> CONNECTION_ID() AND ID <> 9 AND"));
 }
 
 fn row(values: &[Option<&str>]) -> Vec<Option<String>> {

@@ -16,8 +16,9 @@ use crate::mysql::{
 };
 
 impl Session {
-    pub(crate) async fn probe(&mut self) -> Result<ServerState, DbError> {
-        let sql = dialect::probe(self.flavor);
+    /// `spare`: a session of ours besides this one, not counted as a client.
+    pub(crate) async fn probe(&mut self, spare: Option<u32>) -> Result<ServerState, DbError> {
+        let sql = dialect::probe(self.flavor, spare);
         let row = self.first_row("probe", &sql).await?.unwrap_or_default();
         let vars = dialect::parse_probe(self.flavor, &self.addr, &row)?;
         let replica = self.replica_status().await?;
@@ -67,9 +68,13 @@ impl Session {
         Ok(())
     }
 
-    pub(crate) async fn kill_client_sessions(&mut self) -> Result<u32, DbError> {
+    /// Kills client sessions except this one and `spare` (another session of ours).
+    pub(crate) async fn kill_client_sessions(
+        &mut self,
+        spare: Option<u32>,
+    ) -> Result<u32, DbError> {
         let ids: Vec<u64> = self
-            .rows("list sessions", &dialect::client_session_ids())
+            .rows("list sessions", &dialect::client_session_ids(spare))
             .await?
             .iter()
             .filter_map(|row| row.as_ref(0).and_then(crate::mysql::session::value_text))
@@ -90,10 +95,10 @@ impl Session {
         Ok(killed)
     }
 
-    pub(crate) async fn fence(&mut self) -> Result<u32, DbError> {
-        let before = self.kill_client_sessions().await?;
+    pub(crate) async fn fence(&mut self, spare: Option<u32>) -> Result<u32, DbError> {
+        let before = self.kill_client_sessions(spare).await?;
         self.set_read_only(true).await?;
-        let after = self.kill_client_sessions().await?;
+        let after = self.kill_client_sessions(spare).await?;
         Ok(before + after)
     }
 

@@ -25,6 +25,9 @@ pub(crate) struct Session {
     pub(crate) flavor: Flavor,
     pub(crate) addr: String,
     query_timeout: Duration,
+    /// A call was running on it and never finished (its future was dropped): the protocol
+    /// state is unknown, so the session must not be reused.
+    pub(crate) interrupted: bool,
 }
 
 /// Splits `host:port` (`[v6]:port`; a bare host means port 3306).
@@ -129,6 +132,7 @@ impl Session {
             Ok(Ok(conn)) => conn,
         };
         let mut session = Session {
+            interrupted: false,
             conn,
             flavor: Flavor::MySql84,
             addr,
@@ -159,6 +163,11 @@ impl Session {
             self.execute_as("connect", &fix).await?;
         }
         Ok(())
+    }
+
+    /// The server-side id of this session (`CONNECTION_ID()`).
+    pub(crate) fn id(&self) -> u32 {
+        self.conn.id()
     }
 
     /// Closes the connection in the background, giving the server a moment to hear about it.

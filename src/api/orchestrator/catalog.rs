@@ -126,7 +126,7 @@ fn unbracket(host: &str) -> &str {
 
 /// `a` and `b` name the same `host:port` (IPv6 brackets and all).
 fn same_addr(a: &str, b: &str) -> bool {
-    a == b || split_addr(a) == split_addr(b) && split_addr(a).1 != 0
+    a == b || (split_addr(a) == split_addr(b) && split_addr(a).1 != 0)
 }
 
 #[cfg(test)]

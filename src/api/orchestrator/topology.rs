@@ -62,18 +62,23 @@ pub fn place(tree: &ShardTree, observations: &HashMap<String, NodeObservation>) 
             observed.filter(|source| *source != index).or(master)
         })
         .collect();
-    // A loop of replicas that never reaches the master: hang its members under the master.
-    for index in 0..count {
-        let mut steps = 0;
-        let mut current = parent[index];
-        while let Some(above) = current {
-            steps += 1;
-            if above == index || steps > count {
-                parent[index] = master.filter(|master| *master != index);
-                break;
+    // Replicas replicating from each other in a loop never reach the master: hang every member of
+    // the loop under the master (a member leading into a loop keeps its source).
+    let on_loop: Vec<bool> = (0..count)
+        .map(|index| {
+            let mut current = parent[index];
+            for _ in 0..count {
+                match current {
+                    Some(above) if above == index => return true,
+                    Some(above) => current = parent[above],
+                    None => return false,
+                }
             }
-            current = parent[above];
-        }
+            false
+        })
+        .collect();
+    for index in (0..count).filter(|index| on_loop[*index]) {
+        parent[index] = master.filter(|master| *master != index);
     }
     let mut roots: Vec<usize> = (0..count).filter(|index| parent[*index].is_none()).collect();
     roots.sort_by_key(|index| Some(*index) != master);

@@ -19,12 +19,15 @@ fn render(tree: &ShardTree, observations: Vec<NodeObservation>) -> String {
     ascii(&entries)
 }
 
+/// (what, observations, expected parents, expected order).
+type PlacementCase = (&'static str, Vec<NodeObservation>, Vec<Option<usize>>, Vec<(usize, usize)>);
+
 #[test]
 fn placement_follows_observed_sources() {
     let t = three();
     let healthy =
         || vec![seen("m", M, master_state(1, "0-1-5")), seen("r1", R1, replica_state(2, M, "0-1-5", Some(0)))];
-    let cases: Vec<(&str, Vec<NodeObservation>, Vec<Option<usize>>, Vec<(usize, usize)>)> = vec![
+    let cases: Vec<PlacementCase> = vec![
         (
             "both replicas under the master",
             [healthy(), vec![seen("r2", R2, replica_state(3, M, "0-1-5", Some(0)))]].concat(),
