@@ -215,6 +215,9 @@ impl Fleet {
             .shards
             .get(shard)
             .ok_or_else(|| ServiceError::not_found(format!("shard {shard} does not exist in cluster \"{}\"", cluster.name)))?;
+        if let Some(preferred) = preferred.filter(|id| !declared.nodes.iter().any(|node| node.id == *id)) {
+            return Err(ServiceError::not_found(format!("node \"{preferred}\" does not exist in shard {shard}")));
+        }
         let observations = self.observations.snapshot();
         let master_alive = declared
             .master()

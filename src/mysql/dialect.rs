@@ -400,10 +400,6 @@ pub fn wait_reached(flavor: Flavor, answer: Option<i64>) -> Option<bool> {
     }
 }
 
-#[cfg(test)]
-#[path = "dialect_tests.rs"]
-mod tests;
-
 /// How long a replica's I/O thread waits for data (heartbeats included) before it declares its
 /// source lost and reconnects: `slave_net_timeout` on MariaDB, `replica_net_timeout` on MySQL
 /// 8.0.26+ and 8.4. Whole seconds, at least 1; keep it above the heartbeat period.
@@ -415,3 +411,7 @@ pub fn set_replica_net_timeout(flavor: Flavor, timeout: Duration) -> String {
     };
     format!("SET GLOBAL {name} = {}", timeout.as_secs().max(1))
 }
+
+#[cfg(test)]
+#[path = "dialect_tests.rs"]
+mod tests;

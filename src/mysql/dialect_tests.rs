@@ -425,3 +425,29 @@ fn gtid_waits() {
         assert_eq!(wait_reached(flavor, answer), want, "{flavor} {answer:?}");
     }
 }
+
+#[test]
+fn replica_net_timeout() {
+    // (timeout, [mariadb, mysql-8.0, mysql-8.4])
+    let cases = [
+        (
+            Duration::from_secs(2),
+            [
+                "SET GLOBAL slave_net_timeout = 2",
+                "SET GLOBAL replica_net_timeout = 2",
+                "SET GLOBAL replica_net_timeout = 2",
+            ],
+        ),
+        (
+            Duration::from_millis(300),
+            [
+                "SET GLOBAL slave_net_timeout = 1",
+                "SET GLOBAL replica_net_timeout = 1",
+                "SET GLOBAL replica_net_timeout = 1",
+            ],
+        ),
+    ];
+    for (timeout, want) in cases {
+        assert_eq!(per_flavor(|f| set_replica_net_timeout(f, timeout)), want);
+    }
+}

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, VecDeque};
 
 use super::clusters::cluster_version;
 use super::{find_cluster, node_specs, ClusterRef, Consistency, ImportCluster, MetaService};
-use crate::error::ServiceError;
+use crate::error::{ErrorCode, ServiceError};
 use crate::meta::{Cluster, ClusterCredentials, Command};
 use crate::mysql::{DbClient, DbEndpoint, DbTimeouts, ServerState};
 
@@ -20,6 +20,20 @@ impl MetaService {
         if request.nodes.is_empty() {
             return Err(ServiceError::invalid("import needs at least one node address"));
         }
+        self.node
+            .read(Consistency::Linearizable, |state| {
+                if state.namespace(&target.namespace).is_none() {
+                    return Err(ServiceError::not_found(format!("namespace \"{}\" does not exist", target.namespace)));
+                }
+                if state.cluster(&target.namespace, &target.cluster).is_some() {
+                    return Err(ServiceError::new(
+                        ErrorCode::AlreadyExists,
+                        format!("cluster \"{}\" already exists", target.cluster),
+                    ));
+                }
+                Ok(())
+            })
+            .await?;
         let credentials = request.access.into_credentials();
         let timeouts = DbTimeouts { connect: self.fleet_config().connect_timeout, query: self.fleet_config().query_timeout };
         let servers = discover(&request.nodes, &credentials, &timeouts).await?;

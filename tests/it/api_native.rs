@@ -162,7 +162,7 @@ async fn native_api_happy_path_through_a_follower() {
     assert_eq!(keys(&reply.json), ["data"]);
     assert_eq!(keys(&reply.json["data"]), ["cluster"]);
     let view = &reply.json["data"]["cluster"];
-    assert_eq!(keys(view), ["name", "shards", "version"]);
+    assert_eq!(keys(view), ["name", "policy", "shards", "version"]);
     assert_eq!((view["name"].clone(), view["version"].clone()), (json!("c1"), json!(0)));
     let shards = view["shards"].as_array().unwrap().clone();
     assert_eq!(shards.len(), 2);
@@ -179,7 +179,7 @@ async fn native_api_happy_path_through_a_follower() {
         let nodes = shard["nodes"].as_array().unwrap();
         assert_eq!(nodes.len(), 2);
         for (node, (addr, role)) in nodes.iter().zip(addrs.into_iter().zip(["master", "slave"])) {
-            assert_eq!(keys(node), ["addr", "created_at", "id", "role"]);
+            assert_eq!(keys(node), ["addr", "created_at", "id", "promotion_rule", "role"]);
             assert_eq!((node["addr"].as_str(), node["role"].as_str()), (Some(addr), Some(role)));
             let id = node["id"].as_str().unwrap();
             assert!(id.len() == 40 && id.bytes().all(|byte| byte.is_ascii_alphanumeric()), "node id {id}");
@@ -217,7 +217,7 @@ async fn native_api_happy_path_through_a_follower() {
     assert_eq!(keys(&nodes), ["nodes"]);
     let listed = nodes["nodes"].as_array().unwrap();
     assert_eq!(listed.len(), 3);
-    assert!(listed.iter().all(|node| keys(node) == ["addr", "created_at", "id", "role"]));
+    assert!(listed.iter().all(|node| keys(node) == ["addr", "created_at", "id", "promotion_rule", "role"]));
     let shard2 = json!({"nodes": listed});
     let db7 = node_id_of(&shard2, "db7.example:3306");
     let reply = api.delete(&format!("{c1}/shards/2/nodes/{db7}")).await;
@@ -230,18 +230,18 @@ async fn native_api_happy_path_through_a_follower() {
         2
     );
 
-    // Failover: without a body the first slave is promoted; with one, the preferred node.
+    // Failover needs live servers: with none of these example hosts reachable, nothing can be
+    // promoted, the call answers 409 and the roles stay as they were.
     let db5 = node_id_of(&shard2, "db5.example:3306");
-    let db6 = node_id_of(&shard2, "db6.example:3306");
     let failover = format!("{c1}/shards/2/failover");
-    assert_eq!(api.data(Method::POST, &failover, Body::None, 200).await, json!({"new_master_id": db6}));
+    assert_error("failover without live servers", &api.post(&failover, json!({})).await, 409, "");
+    let preferred = json!({"preferred_node_id": db5});
+    assert_error("failover to an unreachable node", &api.post(&failover, preferred).await, 409, "");
     let shard2 = api.data(Method::GET, &format!("{c1}/shards/2"), Body::None, 200).await["shard"].clone();
     assert_eq!(
         (role_of(&shard2, "db5.example:3306"), role_of(&shard2, "db6.example:3306")),
-        ("slave".into(), "master".into())
+        ("master".into(), "slave".into())
     );
-    let preferred = Body::Json(json!({"preferred_node_id": db5}));
-    assert_eq!(api.data(Method::POST, &failover, preferred, 200).await, json!({"new_master_id": db5}));
 
     // Slot migration (metadata only): a range as a string, a single slot as a number, and back.
     let migrate = format!("{c1}/migrate");
@@ -257,18 +257,19 @@ async fn native_api_happy_path_through_a_follower() {
     let view = api.data(Method::GET, c1, Body::None, 200).await["cluster"].clone();
     assert_eq!(view["shards"][0]["slot_ranges"], json!(["0-8191"]));
     assert_eq!(view["shards"][2]["slot_ranges"], json!([]));
-    // create shard, create node, delete node, two failovers, three migrations.
-    assert_eq!(view["version"], json!(8));
+    // create shard, create node, delete node, three migrations.
+    assert_eq!(view["version"], json!(6));
 
     // Delete the empty shard, then the cluster and the namespace.
     assert_eq!(api.data(Method::DELETE, &format!("{c1}/shards/2"), Body::None, 200).await, json!("ok"));
     assert_eq!(api.data(Method::GET, c1, Body::None, 200).await["cluster"]["shards"].as_array().unwrap().len(), 2);
 
-    // Import is checked, then refused until live discovery exists.
+    // Import reads the live servers: an unreachable one is a bad request that changes nothing.
     let reply = api
         .post(&format!("{ns}/clusters/c9/import"), json!({"nodes": ["db9.example:3306"], "password": PASSWORD}))
         .await;
-    assert_error("import", &reply, 501, "import");
+    assert_error("import", &reply, 400, "db9.example:3306");
+    assert_error("cluster not imported", &api.get(&format!("{ns}/clusters/c9")).await, 404, "does not exist");
 
     assert_eq!(api.data(Method::DELETE, c1, Body::None, 200).await, json!("ok"));
     assert_error("deleted cluster", &api.get(c1).await, 404, "does not exist");
@@ -425,9 +426,9 @@ async fn native_api_refuses_bad_input_and_leaves_state_unchanged() {
     let reply = api.send(Method::POST, &format!("{c1}/migrate"), migrate, Some("1")).await;
     assert_eq!((reply.status, reply.json.clone(), reply.etag), (200, json!({"data": "ok"}), Some("\"2\"".to_string())));
     let reply = api.send(Method::POST, &failover, Body::None, Some("*")).await;
-    assert_eq!((reply.status, reply.json["data"]["new_master_id"].clone()), (200, json!(slave)));
+    assert_error("failover past if-match without live servers", &reply, 409, "");
     let reply = api.get(c1).await;
-    assert_eq!((reply.etag.as_deref(), reply.json["data"]["cluster"]["version"].clone()), (Some("\"3\""), json!(3)));
+    assert_eq!((reply.etag.as_deref(), reply.json["data"]["cluster"]["version"].clone()), (Some("\"2\""), json!(2)));
 
     api.assert_no_secret_returned();
 }

@@ -426,7 +426,8 @@ async fn mysql_client_lists_connected_replicas() {
 #[tokio::test]
 async fn mysql_client_probes_while_a_wait_holds_the_session() {
     // A long GTID wait does not delay probes of the same server (they get a one-off session),
-    // and the probe neither counts nor kills the waiting session as a client.
+    // the probe neither counts nor kills the waiting session as a client, and a wait dropped by
+    // its caller does not spoil the next call.
     let servers = start_many(2, 291).await;
     let (primary, replica) = (client(&servers[0]), client(&servers[1]));
     replica
@@ -469,4 +470,16 @@ async fn mysql_client_probes_while_a_wait_holds_the_session() {
     assert_eq!(replica.kill_client_sessions().await.expect("kill"), 0);
     let reached = waiter.await.expect("waiter task").expect("wait not killed");
     assert!(!reached, "the applier is stopped");
+
+    // A call its caller drops midway leaves no half-used session behind.
+    let long_wait = replica.wait_for_gtids(&target, Duration::from_secs(5));
+    let cut = tokio::time::timeout(Duration::from_millis(300), long_wait).await;
+    assert!(cut.is_err(), "the wait was cut short");
+    let started = Instant::now();
+    replica.probe().await.expect("probe after a dropped call");
+    assert!(
+        started.elapsed() < Duration::from_millis(500),
+        "{:?}",
+        started.elapsed()
+    );
 }
