@@ -5,6 +5,7 @@ mod api_orchestrator;
 mod cluster;
 mod failover;
 mod harness;
+mod import;
 mod mariadb;
 mod mariadb_harness_tests;
 mod mysql_client;
