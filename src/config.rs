@@ -179,35 +179,6 @@ pub fn is_host_port(addr: &str) -> bool {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn initial_cluster_lists_parse_or_say_what_is_wrong() {
-        let parsed = parse_initial_cluster("1=127.0.0.1:9801, 2=node2:9800,3=[::1]:9803").unwrap();
-        assert_eq!(parsed.len(), 3);
-        assert_eq!(parsed[&3], "[::1]:9803");
-        for bad in ["", "1", "x=a:1", "1=nohost", "1=a:0", "1=a:70000", "1=:9800"] {
-            assert!(parse_initial_cluster(bad).is_err(), "{bad:?} should be rejected");
-        }
-        assert!(matches!(parse_initial_cluster("1=a:1,1=b:2"), Err(ConfigError::DuplicateMember(1))));
-    }
-
-    #[test]
-    fn toml_uses_documented_keys_and_human_durations() {
-        let config: Config = toml::from_str(
-            "node_id = 3\ndata_dir = \"/var/lib/sk\"\n[raft]\nheartbeat_interval = \"50ms\"\nsnapshot_logs = 10\n",
-        )
-        .unwrap();
-        assert_eq!(config.node_id, 3);
-        assert_eq!(config.raft.heartbeat_interval, Duration::from_millis(50));
-        assert_eq!(config.raft.snapshot_logs, 10);
-        assert_eq!(config.http_addr, "127.0.0.1:9700");
-        assert!(toml::from_str::<Config>("nodeid = 3").is_err());
-    }
-}
-
 /// How the leader watches and repairs database servers. Per-cluster policies (auto_failover,
 /// failure_threshold, ...) live in the cluster itself; these are the node-wide timings.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -273,4 +244,46 @@ pub struct ProxySqlConfig {
     pub user: String,
     /// Never logged or returned.
     pub password: crate::meta::Secret,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn initial_cluster_lists_parse_or_say_what_is_wrong() {
+        let parsed = parse_initial_cluster("1=127.0.0.1:9801, 2=node2:9800,3=[::1]:9803").unwrap();
+        assert_eq!(parsed.len(), 3);
+        assert_eq!(parsed[&3], "[::1]:9803");
+        for bad in ["", "1", "x=a:1", "1=nohost", "1=a:0", "1=a:70000", "1=:9800"] {
+            assert!(parse_initial_cluster(bad).is_err(), "{bad:?} should be rejected");
+        }
+        assert!(matches!(parse_initial_cluster("1=a:1,1=b:2"), Err(ConfigError::DuplicateMember(1))));
+    }
+
+    #[test]
+    fn toml_uses_documented_keys_and_human_durations() {
+        let config: Config = toml::from_str(
+            "node_id = 3\ndata_dir = \"/var/lib/sk\"\n[raft]\nheartbeat_interval = \"50ms\"\nsnapshot_logs = 10\n",
+        )
+        .unwrap();
+        assert_eq!(config.node_id, 3);
+        assert_eq!(config.raft.heartbeat_interval, Duration::from_millis(50));
+        assert_eq!(config.raft.snapshot_logs, 10);
+        assert_eq!(config.http_addr, "127.0.0.1:9700");
+        assert!(toml::from_str::<Config>("nodeid = 3").is_err());
+    }
+
+    #[test]
+    fn the_config_example_in_the_operations_guide_parses() {
+        let guide = include_str!("../docs/operations.md");
+        let start = guide.find("```toml\n").expect("a toml example") + "```toml\n".len();
+        let length = guide[start..].find("```").expect("the end of the example");
+        let config: Config = toml::from_str(&guide[start..start + length]).unwrap();
+        assert_eq!(config.fleet, FleetConfig::default());
+        let proxysql = config.proxysql.expect("the proxysql section");
+        assert_eq!(proxysql.addr, "127.0.0.1:6032");
+        let debug = format!("{proxysql:?}");
+        assert!(debug.contains("redacted") && !debug.contains("password: \""), "{debug}");
+    }
 }

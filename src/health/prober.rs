@@ -1,12 +1,14 @@
 //! The prober (leader only): one task per declared database node, probing it every
 //! `probe_interval`, and every `failure_retry_interval` while it or its shard's master fails, so
 //! that a dead master is confirmed within a fraction of a second instead of `failure_threshold`
-//! whole intervals.
+//! whole intervals. A master's first failed probe also wakes its replicas' tasks at once, so the
+//! analysis sees whether they lost it too without waiting for their next interval.
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::watch;
+use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
 
 use super::{DbClients, NodeObservation, Observations};
@@ -28,10 +30,25 @@ struct ProbeTask {
     handle: JoinHandle<()>,
 }
 
+/// Wakes the probe tasks of a master's replicas when the master's probe starts failing, so that
+/// their evidence (did they lose it too?) is fresh when the master's failures reach the threshold.
+#[derive(Clone, Default)]
+struct MasterAlarms {
+    by_master: Arc<Mutex<HashMap<String, Arc<Notify>>>>,
+}
+
+impl MasterAlarms {
+    fn alarm(&self, master_id: &str) -> Arc<Notify> {
+        let mut by_master = self.by_master.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        by_master.entry(master_id.to_string()).or_default().clone()
+    }
+}
+
 /// The set of probe tasks. Dropping it stops them.
 pub struct Prober {
     clients: DbClients,
     observations: Observations,
+    alarms: MasterAlarms,
     failure_retry_interval: Duration,
     default_interval: Duration,
     tasks: HashMap<String, ProbeTask>,
@@ -42,6 +59,7 @@ impl Prober {
         Prober {
             clients,
             observations,
+            alarms: MasterAlarms::default(),
             failure_retry_interval: config.failure_retry_interval,
             default_interval: config.probe_interval,
             tasks: HashMap::new(),
@@ -91,6 +109,7 @@ impl Prober {
                         receiver,
                         self.clients.clone(),
                         self.observations.clone(),
+                        self.alarms.clone(),
                         self.failure_retry_interval,
                     ));
                     self.tasks.insert(node_id.clone(), ProbeTask { target: sender, handle });
@@ -98,6 +117,8 @@ impl Prober {
             }
         }
         self.observations.retain(|node_id| declared.contains_key(node_id));
+        let mut alarms = self.alarms.by_master.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        alarms.retain(|master_id, _| declared.contains_key(master_id));
         self.clients.retain(|node_id| declared.contains_key(node_id));
     }
 
@@ -120,8 +141,10 @@ async fn probe_loop(
     mut target: watch::Receiver<ProbeTarget>,
     clients: DbClients,
     observations: Observations,
+    alarms: MasterAlarms,
     failure_retry_interval: Duration,
 ) {
+    let own_alarm = alarms.alarm(&node_id);
     loop {
         let current = target.borrow_and_update().clone();
         let client = clients.client(&node_id, &current.addr, &current.credentials);
@@ -143,6 +166,7 @@ async fn probe_loop(
                 let previous_failures = previous.as_ref().map_or(0, |previous| previous.consecutive_failures);
                 if previous_failures == 0 {
                     tracing::info!(node_id = %node_id, addr = %current.addr, %error, "database node probe failed");
+                    own_alarm.notify_waiters();
                 }
                 NodeObservation {
                     node_id: node_id.clone(),
@@ -160,8 +184,16 @@ async fn probe_loop(
             || current.master_id.as_deref().and_then(|master| observations.get(master)).is_some_and(|master| !master.reachable);
         observations.record(observation);
         let pause = if failing { failure_retry_interval } else { current.interval };
+        let master_alarm = current.master_id.as_deref().filter(|master| *master != node_id).map(|master| alarms.alarm(master));
+        let master_failed = async {
+            match &master_alarm {
+                Some(alarm) => alarm.notified().await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             _ = tokio::time::sleep(pause) => {}
+            _ = master_failed => {}
             changed = target.changed() => {
                 if changed.is_err() {
                     return;
