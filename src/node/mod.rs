@@ -72,6 +72,10 @@ impl Node {
         )
         .await
         .map_err(|error| NodeError::RaftStart(error.to_string()))?;
+        let restarted = raft.is_initialized().await.map_err(|error| NodeError::RaftStart(error.to_string()))?;
+        if restarted {
+            hold_off_elections(&raft, config.raft.election_timeout_max * 2);
+        }
         let inner = NodeInner { id: config.node_id, raft, reader, channels, requests: config.requests.clone() };
         Ok(Node { inner: Arc::new(inner) })
     }
@@ -160,6 +164,19 @@ impl Node {
         })
         .await;
     }
+}
+
+/// A member restarting on its data directory must not start an election before the leader's
+/// heartbeats reach it again: without pre-vote, its higher term would depose a healthy leader. It
+/// campaigns only once it has heard of a leader, or after `hold_off` with none.
+fn hold_off_elections(raft: &Raft, hold_off: Duration) {
+    raft.runtime_config().elect(false);
+    let raft = raft.clone();
+    tokio::spawn(async move {
+        let mut metrics = raft.metrics();
+        let _ = tokio::time::timeout(hold_off, metrics.wait_for(|metrics| metrics.current_leader.is_some())).await;
+        raft.runtime_config().elect(true);
+    });
 }
 
 fn no_leader_error(waited: Duration) -> ServiceError {

@@ -118,7 +118,9 @@ impl RaftNetwork<TypeConfig> for PeerConnection {
         self.call(RaftCall::Vote, &request, option.hard_ttl()).await
     }
 
+    /// Retry an unreachable peer every 50 ms: a restarted member hears heartbeats again within a
+    /// heartbeat or two, long before its election timeout.
     fn backoff(&self) -> openraft::network::Backoff {
-        openraft::network::Backoff::new(std::iter::repeat(Duration::from_millis(200)))
+        openraft::network::Backoff::new(std::iter::repeat(Duration::from_millis(50)))
     }
 }
