@@ -381,3 +381,41 @@ async fn a_new_leader_finishes_a_recovery_its_predecessor_began() {
     fleet.shardkeeper.restart(leader).await;
     fleet.shardkeeper.shutdown().await;
 }
+
+// An old primary that returns holding a transaction the new primary never received (its replicas
+// had stopped fetching, semi-sync off) is fenced, marked diverged with the reason, and left out of
+// replication; the recovery record says data loss was possible.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_returning_primary_with_lost_transactions_is_marked_diverged() {
+    let fleet = Fleet::start(171, json!({"semi_sync": false})).await;
+    fleet.wait_all_healthy().await;
+    let (old_master_id, old_master_addr) = fleet.master().await;
+    insert_row(fleet.server(&old_master_addr), 1).await.expect("write");
+    let replicas: Vec<&MariaDbServer> = fleet.servers.iter().filter(|server| server.addr() != old_master_addr).collect();
+    for replica in &replicas {
+        eventually("the row replicated", REPAIR_WITHIN, || async { row_ids(replica).await.contains(&1).then_some(()) }).await;
+        replica.exec("STOP SLAVE IO_THREAD").await;
+    }
+    insert_row(fleet.server(&old_master_addr), 2).await.expect("a write only the old primary gets");
+    let killed = fleet.index_of(&old_master_addr);
+    fleet.servers[killed].kill();
+    eventually("a new master", REPAIR_WITHIN, || async { (fleet.master().await.0 != old_master_id).then_some(()) }).await;
+    let recoveries = fleet.recoveries().await;
+    assert_eq!(recoveries[0]["data_loss_possible"], true, "{:?}", recoveries[0]);
+
+    fleet.servers[killed].restart().await;
+    let url = fleet.cluster_url();
+    let reason = eventually("the old primary marked diverged", REPAIR_WITHIN, || async {
+        let (_, body) = get_json(&url).await;
+        let nodes = body["data"]["cluster"]["shards"][0]["nodes"].as_array()?.clone();
+        let old = nodes.into_iter().find(|node| node["id"] == old_master_id.as_str())?;
+        old["diverged"].as_str().map(str::to_string)
+    })
+    .await;
+    assert!(reason.contains("lacks"), "{reason}");
+    let old = fleet.server(&old_master_addr);
+    assert_eq!(old.query_value("SELECT @@read_only").await.as_deref(), Some("1"), "the old primary stays read-only");
+    assert!(old.query_strings("SHOW SLAVE STATUS").await.is_empty(), "the old primary is left out of replication");
+    assert!(fleet.findings().await.iter().any(|kind| kind == "DivergedNode"));
+    fleet.shardkeeper.shutdown().await;
+}
