@@ -9,7 +9,9 @@ use super::channels::NOT_LEADER_METADATA;
 use super::pb;
 use super::pb::admin_server::Admin;
 use crate::error::{ErrorCode, ServiceError};
-use crate::meta::{Cluster, ClusterPolicy, Command, Node as DbNode, NodeRole, Secret, Shard, SlotRange};
+use crate::meta::{
+    Cluster, ClusterPolicy, Command, Node as DbNode, NodeRole, PromotionRule, Secret, Shard, SlotRange,
+};
 use crate::node::{Member, WriteAttempt};
 use crate::service::{
     ClusterRef, Consistency, CreateCluster, DatabaseAccess, ImportCluster, LeaderCall, MetaService, ShardRef,
@@ -52,6 +54,12 @@ fn ack(outcome: Result<u64, ServiceError>) -> GrpcResult<pb::Ack> {
 
 fn done(outcome: Result<(), ServiceError>) -> GrpcResult<pb::Ack> {
     reply(outcome.map(|()| pb::Ack { cluster_version: 0 }))
+}
+
+fn json_reply(outcome: Result<serde_json::Value, ServiceError>) -> GrpcResult<pb::JsonReply> {
+    let value = outcome.map_err(to_status)?;
+    let json = serde_json::to_vec(&value).map_err(|error| Status::internal(format!("cannot encode reply: {error}")))?;
+    Ok(Response::new(pb::JsonReply { json }))
 }
 
 fn cluster_ref(namespace: String, cluster: String) -> ClusterRef {
@@ -274,6 +282,53 @@ impl Admin for AdminService {
         let request = request.into_inner();
         let target = shard_ref(request.namespace, request.cluster, request.shard);
         ack(self.service.delete_node(target, request.node_id, request.expected_version).await)
+    }
+
+    async fn cluster_health(&self, request: Request<pb::ClusterRef>) -> GrpcResult<pb::JsonReply> {
+        let request = request.into_inner();
+        let target = cluster_ref(request.namespace, request.cluster);
+        json_reply(self.service.cluster_health(&target).await.map(|shards| serde_json::json!({ "shards": shards })))
+    }
+
+    async fn cluster_observations(&self, request: Request<pb::ClusterRef>) -> GrpcResult<pb::JsonReply> {
+        let request = request.into_inner();
+        let consistency = consistency(&request.consistency);
+        let target = cluster_ref(request.namespace, request.cluster);
+        let outcome = self.service.cluster_observations(&target, consistency).await;
+        json_reply(outcome.map(|nodes| serde_json::json!({ "nodes": nodes })))
+    }
+
+    async fn list_recoveries(&self, request: Request<pb::ClusterRef>) -> GrpcResult<pb::JsonReply> {
+        let request = request.into_inner();
+        let consistency = consistency(&request.consistency);
+        let target = cluster_ref(request.namespace, request.cluster);
+        let outcome = self.service.cluster_recoveries(&target, consistency).await;
+        json_reply(outcome.map(|recoveries| serde_json::json!({ "recoveries": recoveries })))
+    }
+
+    async fn acknowledge_recovery(&self, request: Request<pb::AcknowledgeRecoveryRequest>) -> GrpcResult<pb::Ack> {
+        let request = request.into_inner();
+        let target = cluster_ref(request.namespace, request.cluster);
+        done(self.service.acknowledge_recovery(&target, request.id, request.by, request.comment).await)
+    }
+
+    async fn set_promotion_rule(&self, request: Request<pb::PromotionRuleRequest>) -> GrpcResult<pb::Ack> {
+        let request = request.into_inner();
+        let rule: PromotionRule = serde_json::from_value(serde_json::Value::String(request.promotion_rule.clone()))
+            .map_err(|_| {
+                to_status(ServiceError::invalid(format!(
+                    "promotion_rule must be prefer, neutral or must_not, got \"{}\"",
+                    request.promotion_rule
+                )))
+            })?;
+        let target = shard_ref(request.namespace, request.cluster, request.shard);
+        ack(self.service.set_promotion_rule(target, request.node_id, rule, request.expected_version).await)
+    }
+
+    async fn clear_diverged(&self, request: Request<pb::NodeRef>) -> GrpcResult<pb::Ack> {
+        let request = request.into_inner();
+        let target = shard_ref(request.namespace, request.cluster, request.shard);
+        ack(self.service.clear_diverged(target, request.node_id).await)
     }
 
     async fn migrate_slot(&self, request: Request<pb::MigrateSlotRequest>) -> GrpcResult<pb::Ack> {

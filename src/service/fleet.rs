@@ -2,7 +2,7 @@
 //! promotion rules. Leader-only answers go through `leader_call`, which runs them on this node
 //! when it leads and forwards them to the leader otherwise.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 
@@ -139,7 +139,44 @@ impl MetaService {
             .await
     }
 
-    pub async fn acknowledge_recovery(&self, id: u64, by: String, comment: String) -> Result<(), ServiceError> {
+    /// The leader's latest probe of each node of one cluster, by node id.
+    pub async fn cluster_observations(
+        &self,
+        target: &ClusterRef,
+        consistency: Consistency,
+    ) -> Result<BTreeMap<String, NodeObservation>, ServiceError> {
+        let cluster = self.get_cluster(target, consistency).await?;
+        let mut all = self.observations().await?;
+        Ok(cluster.nodes().filter_map(|(_, node)| all.remove_entry(&node.id)).collect())
+    }
+
+    /// The recoveries of one cluster, newest first.
+    pub async fn cluster_recoveries(
+        &self,
+        target: &ClusterRef,
+        consistency: Consistency,
+    ) -> Result<Vec<Recovery>, ServiceError> {
+        self.get_cluster(target, consistency).await?;
+        let filter = RecoveryFilter {
+            namespace: Some(target.namespace.clone()),
+            cluster: Some(target.cluster.clone()),
+            ..RecoveryFilter::default()
+        };
+        self.list_recoveries(&filter, consistency).await
+    }
+
+    /// Acknowledges recovery `id` of cluster `target`: it no longer blocks the next automatic one.
+    pub async fn acknowledge_recovery(
+        &self,
+        target: &ClusterRef,
+        id: u64,
+        by: String,
+        comment: String,
+    ) -> Result<(), ServiceError> {
+        let known = self.cluster_recoveries(target, Consistency::Linearizable).await?;
+        if !known.iter().any(|recovery| recovery.id == id) {
+            return Err(ServiceError::not_found(format!("recovery {id} does not exist in this cluster")));
+        }
         let command = Command::AcknowledgeRecovery { id, by, comment, at_ms: crate::clock::unix_millis() };
         self.node.propose(command).await.map(|_| ())
     }

@@ -15,14 +15,14 @@ use crate::mariadb::{start_many, MariaDbServer, ADMIN_PASSWORD, ADMIN_USER};
 const REPAIR_WITHIN: Duration = Duration::from_secs(30);
 
 /// Three MariaDB servers registered as one shard of cluster `ns/c` on a three-node shardkeeper.
-struct Fleet {
-    shardkeeper: TestCluster,
+pub(crate) struct Fleet {
+    pub(crate) shardkeeper: TestCluster,
     servers: Vec<MariaDbServer>,
 }
 
 impl Fleet {
     /// Blank servers with ids `first_server_id..+3`; the first is declared master.
-    async fn start(first_server_id: u32, policy: Value) -> Fleet {
+    pub(crate) async fn start(first_server_id: u32, policy: Value) -> Fleet {
         let (shardkeeper, servers) = tokio::join!(TestCluster::start(3), start_many(3, first_server_id));
         let fleet = Fleet { shardkeeper, servers };
         let base = fleet.base();
@@ -58,7 +58,7 @@ impl Fleet {
             .unwrap_or_default()
     }
 
-    async fn wait_all_healthy(&self) {
+    pub(crate) async fn wait_all_healthy(&self) {
         eventually("shard 0 all healthy", REPAIR_WITHIN, || async {
             (self.findings().await == ["AllHealthy"]).then_some(())
         })
@@ -66,7 +66,7 @@ impl Fleet {
     }
 
     /// (node id, addr) of shard 0's declared master.
-    async fn master(&self) -> (String, String) {
+    pub(crate) async fn master(&self) -> (String, String) {
         let (status, body) = get_json(&self.cluster_url()).await;
         assert_eq!(status, 200, "{body}");
         let nodes = body["data"]["cluster"]["shards"][0]["nodes"].as_array().cloned().unwrap_or_default();

@@ -4,6 +4,7 @@ mod api_native;
 mod api_orchestrator;
 mod cluster;
 mod failover;
+mod grpc_admin;
 mod harness;
 mod import;
 mod mariadb;

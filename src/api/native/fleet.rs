@@ -7,11 +7,11 @@ use axum::extract::State;
 use serde::{Deserialize, Serialize};
 
 use super::{ClusterPath, NodePath};
-use crate::api::envelope::{done, ok, with_version, ApiError, ApiResult};
+use crate::api::envelope::{done, ok, with_version, ApiResult};
 use crate::api::extract::{parse_index, IfMatch, JsonBody, PathParams, ReadConsistency};
 use crate::health::{NodeObservation, ShardHealth};
 use crate::meta::{PromotionRule, Recovery};
-use crate::service::{MetaService, RecoveryFilter};
+use crate::service::MetaService;
 
 /// `{"shards": [{"shard": 0, "master_id": ..., "findings": [...]}]}`
 #[derive(Serialize)]
@@ -64,9 +64,7 @@ pub(super) async fn observations(
     PathParams(path): PathParams<ClusterPath>,
     ReadConsistency(consistency): ReadConsistency,
 ) -> ApiResult {
-    let cluster = service.get_cluster(&path.target(), consistency).await?;
-    let mut all = service.observations().await?;
-    let nodes = cluster.nodes().filter_map(|(_, node)| all.remove_entry(&node.id)).collect();
+    let nodes = service.cluster_observations(&path.target(), consistency).await?;
     Ok(ok(ObservationsView { nodes }))
 }
 
@@ -76,14 +74,7 @@ pub(super) async fn recoveries(
     PathParams(path): PathParams<ClusterPath>,
     ReadConsistency(consistency): ReadConsistency,
 ) -> ApiResult {
-    let target = path.target();
-    service.get_cluster(&target, consistency).await?;
-    let filter = RecoveryFilter {
-        namespace: Some(target.namespace),
-        cluster: Some(target.cluster),
-        ..RecoveryFilter::default()
-    };
-    let recoveries = service.list_recoveries(&filter, consistency).await?;
+    let recoveries = service.cluster_recoveries(&path.target(), consistency).await?;
     Ok(ok(RecoveryList { recoveries }))
 }
 
@@ -95,18 +86,8 @@ pub(super) async fn acknowledge(
     JsonBody(body): JsonBody<AcknowledgeBody>,
 ) -> ApiResult {
     let id: u64 = parse_index("recovery id", &path.id)?;
-    let filter = RecoveryFilter {
-        namespace: Some(path.namespace),
-        cluster: Some(path.cluster),
-        ..RecoveryFilter::default()
-    };
-    let known = service.list_recoveries(&filter, crate::service::Consistency::Linearizable).await?;
-    if !known.iter().any(|recovery| recovery.id == id) {
-        return Err(ApiError::Service(crate::error::ServiceError::not_found(format!(
-            "recovery {id} does not exist in this cluster"
-        ))));
-    }
-    service.acknowledge_recovery(id, body.by, body.comment).await?;
+    let target = crate::service::ClusterRef { namespace: path.namespace, cluster: path.cluster };
+    service.acknowledge_recovery(&target, id, body.by, body.comment).await?;
     Ok(done())
 }
 
