@@ -22,7 +22,8 @@ pub use write::WriteAttempt;
 
 use crate::config::{Config, RequestConfig};
 use crate::error::ServiceError;
-use crate::raft::{openraft_config, LogStore, MetaReader, NetworkFactory, Raft, StateMachineStore};
+use crate::raft::identity::cluster_id_of;
+use crate::raft::{openraft_config, ClusterIdentity, LogStore, MetaReader, NetworkFactory, Raft, StateMachineStore};
 use crate::rpc::Channels;
 use crate::storage::{Storage, StorageError};
 
@@ -45,6 +46,7 @@ struct NodeInner {
     raft: Raft,
     reader: MetaReader,
     channels: Channels,
+    identity: ClusterIdentity,
     requests: RequestConfig,
 }
 
@@ -60,13 +62,14 @@ impl Node {
     pub async fn start(config: &Config, storage: Storage) -> Result<Node, NodeError> {
         let raft_config = openraft_config(&config.raft)?;
         let channels = Channels::default();
+        let identity = ClusterIdentity::load(storage.clone())?;
         let state_machine =
             StateMachineStore::open(storage.clone()).map_err(|error| NodeError::RaftStart(error.to_string()))?;
         let reader = state_machine.reader();
         let raft = Raft::new(
             config.node_id,
             raft_config,
-            NetworkFactory::new(channels.clone()),
+            NetworkFactory::new(channels.clone(), identity.clone()),
             LogStore::new(storage),
             state_machine,
         )
@@ -76,7 +79,8 @@ impl Node {
         if restarted {
             hold_off_elections(&raft, config.raft.election_timeout_max * 2);
         }
-        let inner = NodeInner { id: config.node_id, raft, reader, channels, requests: config.requests.clone() };
+        let inner =
+            NodeInner { id: config.node_id, raft, reader, channels, identity, requests: config.requests.clone() };
         Ok(Node { inner: Arc::new(inner) })
     }
 
@@ -90,6 +94,11 @@ impl Node {
 
     pub fn reader(&self) -> &MetaReader {
         &self.inner.reader
+    }
+
+    /// The cluster this member belongs to, shared with the raft client and server.
+    pub fn identity(&self) -> &ClusterIdentity {
+        &self.inner.identity
     }
 
     fn channels(&self) -> &Channels {
@@ -112,6 +121,7 @@ impl Node {
             tracing::info!(node_id = self.id(), "resuming the cluster found in the data directory");
             return Ok(());
         }
+        self.identity().adopt(&cluster_id_of(&members)).await?;
         let nodes: BTreeMap<u64, BasicNode> =
             members.into_iter().map(|(id, addr)| (id, BasicNode::new(addr))).collect();
         match raft.initialize(nodes).await {

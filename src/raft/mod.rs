@@ -3,6 +3,7 @@
 //!
 //! Owns nothing of the domain: commands are `meta::Command`, outcomes `meta::CommandResult`.
 
+pub mod identity;
 mod log_store;
 mod network;
 mod state_machine;
@@ -10,6 +11,7 @@ mod state_machine;
 use std::io::Cursor;
 use std::sync::Arc;
 
+pub use identity::ClusterIdentity;
 pub use log_store::LogStore;
 pub use network::NetworkFactory;
 pub use state_machine::{AppliedState, MetaReader, StateMachineStore};

@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use openraft::error::{InstallSnapshotError, NetworkError, RPCError, RaftError, RemoteError, Unreachable};
 use openraft::network::{RPCOption, RaftNetwork, RaftNetworkFactory};
+
+use super::identity::{ClusterIdentity, CLUSTER_ID_METADATA};
 use openraft::raft::{
     AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, InstallSnapshotResponse, VoteRequest,
     VoteResponse,
@@ -23,11 +25,12 @@ use crate::rpc::{is_never_sent, Channels};
 #[derive(Clone)]
 pub struct NetworkFactory {
     channels: Channels,
+    identity: ClusterIdentity,
 }
 
 impl NetworkFactory {
-    pub fn new(channels: Channels) -> Self {
-        NetworkFactory { channels }
+    pub fn new(channels: Channels, identity: ClusterIdentity) -> Self {
+        NetworkFactory { channels, identity }
     }
 }
 
@@ -42,13 +45,14 @@ impl RaftNetworkFactory<TypeConfig> for NetworkFactory {
                 None
             }
         };
-        PeerConnection { target, client }
+        PeerConnection { target, client, identity: self.identity.clone() }
     }
 }
 
 pub struct PeerConnection {
     target: u64,
     client: Option<RaftClient<tonic::transport::Channel>>,
+    identity: ClusterIdentity,
 }
 
 #[derive(Clone, Copy)]
@@ -77,6 +81,9 @@ impl PeerConnection {
         let json = serde_json::to_vec(request).map_err(|error| RPCError::Network(NetworkError::new(&error)))?;
         let mut grpc_request = tonic::Request::new(RaftPayload { json });
         grpc_request.set_timeout(timeout);
+        if let Some(id) = self.identity.get().and_then(|id| id.parse().ok()) {
+            grpc_request.metadata_mut().insert(CLUSTER_ID_METADATA, id);
+        }
         let reply = match call {
             RaftCall::AppendEntries => client.append_entries(grpc_request).await,
             RaftCall::Vote => client.vote(grpc_request).await,

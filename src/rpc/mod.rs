@@ -31,7 +31,7 @@ pub async fn serve(
     service: MetaService,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), tonic::transport::Error> {
-    let raft = RaftService::new(service.node().raft().clone());
+    let raft = RaftService::new(service.node().raft().clone(), service.node().identity().clone());
     let admin = AdminService::new(service);
     Server::builder()
         .tcp_nodelay(true)

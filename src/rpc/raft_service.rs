@@ -1,4 +1,5 @@
 //! The Raft gRPC service: decodes openraft messages, hands them to the local raft, encodes the reply.
+//! Messages from another cluster (a different cluster id) are refused before raft sees them.
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -6,21 +7,29 @@ use tonic::{Request, Response, Status};
 
 use super::pb::raft_server::Raft as RaftApi;
 use super::pb::RaftPayload;
-use crate::raft::Raft;
+use crate::raft::identity::CLUSTER_ID_METADATA;
+use crate::raft::{ClusterIdentity, Raft};
 
 pub struct RaftService {
     raft: Raft,
+    identity: ClusterIdentity,
 }
 
 impl RaftService {
-    pub fn new(raft: Raft) -> Self {
-        RaftService { raft }
+    pub fn new(raft: Raft, identity: ClusterIdentity) -> Self {
+        RaftService { raft, identity }
     }
-}
 
-fn decode<T: DeserializeOwned>(request: Request<RaftPayload>) -> Result<T, Status> {
-    serde_json::from_slice(&request.into_inner().json)
-        .map_err(|error| Status::invalid_argument(format!("malformed raft message: {error}")))
+    /// The message, once its sender is known to belong to this cluster.
+    async fn admit<T: DeserializeOwned>(&self, request: Request<RaftPayload>) -> Result<T, Status> {
+        let incoming = request.metadata().get(CLUSTER_ID_METADATA).and_then(|value| value.to_str().ok());
+        if let Err(reason) = self.identity.admit(incoming).await {
+            tracing::warn!(%reason, "refused a raft message from another cluster");
+            return Err(Status::failed_precondition(reason));
+        }
+        serde_json::from_slice(&request.into_inner().json)
+            .map_err(|error| Status::invalid_argument(format!("malformed raft message: {error}")))
+    }
 }
 
 fn encode<T: Serialize>(outcome: &T) -> Result<Response<RaftPayload>, Status> {
@@ -32,14 +41,14 @@ fn encode<T: Serialize>(outcome: &T) -> Result<Response<RaftPayload>, Status> {
 #[tonic::async_trait]
 impl RaftApi for RaftService {
     async fn append_entries(&self, request: Request<RaftPayload>) -> Result<Response<RaftPayload>, Status> {
-        encode(&self.raft.append_entries(decode(request)?).await)
+        encode(&self.raft.append_entries(self.admit(request).await?).await)
     }
 
     async fn vote(&self, request: Request<RaftPayload>) -> Result<Response<RaftPayload>, Status> {
-        encode(&self.raft.vote(decode(request)?).await)
+        encode(&self.raft.vote(self.admit(request).await?).await)
     }
 
     async fn install_snapshot(&self, request: Request<RaftPayload>) -> Result<Response<RaftPayload>, Status> {
-        encode(&self.raft.install_snapshot(decode(request)?).await)
+        encode(&self.raft.install_snapshot(self.admit(request).await?).await)
     }
 }

@@ -35,6 +35,8 @@ pub enum Record {
     Vote,
     Committed,
     LastPurged,
+    /// The cluster this data directory belongs to (`raft::identity`).
+    ClusterId,
 }
 
 impl Record {
@@ -43,6 +45,7 @@ impl Record {
             Record::Vote => "vote",
             Record::Committed => "committed",
             Record::LastPurged => "last_purged",
+            Record::ClusterId => "cluster_id",
         }
     }
 }

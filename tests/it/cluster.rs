@@ -179,3 +179,52 @@ async fn sigkill_of_every_process_keeps_every_acknowledged_write() {
         assert_eq!(seen, Some(acknowledged.clone()), "node {}", index + 1);
     }
 }
+
+// A stray one-node cluster started on the address of a crashed member (a reused port) is not
+// adopted by the first cluster: its raft refuses the first cluster's messages (another cluster
+// id), so it keeps leading itself while the first cluster goes on writing without it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stray_cluster_on_a_reused_address_is_refused() {
+    let mut cluster = TestCluster::start(3).await;
+    // A new election first, so the cluster's term is above the stray node's.
+    let first_leader = cluster.leader_index().await;
+    cluster.crash(first_leader).await;
+    let leader = cluster.leader_index().await;
+    cluster.restart(first_leader).await;
+    let victim = (0..3).find(|index| *index != leader).expect("a follower");
+    let reused = cluster.grpc_addr(victim);
+    cluster.crash(victim).await;
+
+    let data = tempfile::tempdir().expect("temporary directory");
+    let listeners = eventually("the crashed member's port free", Duration::from_secs(10), || async {
+        let grpc = tokio::net::TcpListener::bind(&reused).await.ok()?;
+        let http = tokio::net::TcpListener::bind("127.0.0.1:0").await.ok()?;
+        Some(shardkeeper::server::Listeners { http, grpc })
+    })
+    .await;
+    let stray_config = shardkeeper::config::Config {
+        node_id: 1,
+        http_addr: listeners.http.local_addr().unwrap().to_string(),
+        grpc_addr: reused.clone(),
+        data_dir: data.path().join("stray"),
+        initial_cluster: Some(format!("1={reused}")),
+        ..shardkeeper::config::Config::default()
+    };
+    let stray = shardkeeper::server::start(stray_config, listeners).await.expect("stray node starts");
+    eventually("the stray node leads itself", Duration::from_secs(10), || async {
+        (stray.node.raft().metrics().borrow().current_leader == Some(1)).then_some(())
+    })
+    .await;
+
+    let base = cluster.url(leader);
+    for index in 0..20 {
+        assert_eq!(create_namespace(&base, &format!("after-{index}")).await, 201);
+    }
+    let metrics = stray.node.raft().metrics().borrow().clone();
+    assert_eq!(metrics.current_leader, Some(1), "the stray node followed another cluster's leader");
+    let stray_members: Vec<u64> = metrics.membership_config.membership().voter_ids().collect();
+    assert_eq!(stray_members, vec![1]);
+    assert_ne!(stray.node.identity().get(), cluster.running(leader).node.identity().get());
+    stray.shutdown().await;
+    cluster.shutdown().await;
+}

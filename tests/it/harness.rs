@@ -121,6 +121,11 @@ impl TestCluster {
         self.configs.len()
     }
 
+    /// The gRPC address node `node_index` is configured with (also while it is down).
+    pub fn grpc_addr(&self, node_index: usize) -> String {
+        self.configs[node_index].grpc_addr.clone()
+    }
+
     pub fn url(&self, node_index: usize) -> String {
         format!("http://{}", self.configs[node_index].http_addr)
     }
