@@ -1,5 +1,5 @@
-//! The supervisor (leader only): every `repair_interval` it syncs the prober with metadata,
-//! analyses every cluster, and starts at most one piece of work per shard: resuming a recovery a
+//! The supervisor (leader only): every `repair_interval` it syncs the prober with metadata (copied
+//! only when something new was applied), analyses every cluster, and starts at most one piece of work per shard: resuming a recovery a
 //! previous leader left running, an automatic failover, or the repairs of a healthy shard.
 
 use std::collections::HashMap;
@@ -17,11 +17,18 @@ pub(super) async fn supervise(fleet: Fleet) {
     let mut attempts: HashMap<(String, String), Instant> = HashMap::new();
     let mut ticker = tokio::time::interval(fleet.config.repair_interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut seen: Option<(u64, MetaState)> = None;
     loop {
         ticker.tick().await;
-        let state = fleet.node.reader().snapshot();
-        prober.sync(&state);
-        supervise_once(&fleet, &state, &mut attempts);
+        let applied = fleet.node.reader().applied_index();
+        if seen.as_ref().is_none_or(|(index, _)| *index != applied) {
+            let state = fleet.node.reader().snapshot();
+            prober.sync(&state);
+            seen = Some((applied, state));
+        }
+        if let Some((_, state)) = &seen {
+            supervise_once(&fleet, state, &mut attempts);
+        }
     }
 }
 
