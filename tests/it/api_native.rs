@@ -293,6 +293,7 @@ async fn native_api_happy_path_through_a_follower() {
     assert_eq!(api.data(Method::GET, "/api/v1/raft/peers", Body::None, 200).await, json!({"members": members}));
 
     api.assert_no_secret_returned();
+    cluster.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -431,6 +432,7 @@ async fn native_api_refuses_bad_input_and_leaves_state_unchanged() {
     assert_eq!((reply.etag.as_deref(), reply.json["data"]["cluster"]["version"].clone()), (Some("\"2\""), json!(2)));
 
     api.assert_no_secret_returned();
+    cluster.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -488,6 +490,7 @@ async fn stale_and_linearizable_reads_agree_after_a_write() {
 
     leader.assert_no_secret_returned();
     follower.assert_no_secret_returned();
+    cluster.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -526,4 +529,5 @@ async fn raft_peers_are_listed_added_and_removed_through_a_follower() {
     }
     let reply = api.delete(&format!("/api/v1/raft/peers/{joined_id}")).await;
     assert_error("removing a removed node", &reply, 404, "not a member");
+    cluster.shutdown().await;
 }
