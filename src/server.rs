@@ -63,6 +63,9 @@ pub async fn start(config: Config, listeners: Listeners) -> Result<RunningNode, 
     std::fs::create_dir_all(&config.data_dir)?;
     let storage = Storage::open(&config.data_dir.join("raft")).map_err(NodeError::from)?;
     let node = Node::start(&config, storage).await?;
+    if config.join.is_none() {
+        node.claim_identity(&config.initial_members()?).await?;
+    }
     let fleet = crate::failover::Fleet::new(node.clone(), config.fleet.clone());
     let leadership = tokio::spawn(fleet.clone().follow_leadership());
     let service = MetaService::new(node.clone(), fleet.clone(), &config);

@@ -113,6 +113,16 @@ impl Node {
         &self.inner.requests
     }
 
+    /// Before serving: a member that will form the cluster of `members` takes its id now, so that
+    /// a message from another cluster arriving before `bootstrap` cannot become its identity.
+    pub async fn claim_identity(&self, members: &BTreeMap<u64, String>) -> Result<(), NodeError> {
+        let initialized = self.raft().is_initialized().await.map_err(|error| NodeError::Bootstrap(error.to_string()))?;
+        if !initialized {
+            self.identity().adopt(&cluster_id_of(members)).await?;
+        }
+        Ok(())
+    }
+
     /// Forms a new cluster of `members` unless this node already belongs to one. Every member may
     /// call it with the same list; only the first initialization takes effect.
     pub async fn bootstrap(&self, members: BTreeMap<u64, String>) -> Result<(), NodeError> {
