@@ -51,6 +51,9 @@ struct Args {
     /// Concurrent clients of the write runs.
     #[arg(long, value_delimiter = ',', default_value = "1,16,64,256")]
     clients: Vec<usize>,
+    /// Members the write runs go to: the leader, a follower (which forwards), or both.
+    #[arg(long, value_delimiter = ',', default_value = "leader,follower")]
+    roles: Vec<String>,
     /// Concurrent clients of the read runs.
     #[arg(long, default_value_t = 64)]
     read_clients: usize,
@@ -109,6 +112,8 @@ struct Sample {
     server_cpu: f64,
     client_cpu: f64,
     elections: u64,
+    /// Records written to this system before the run (warm-ups and failed writes included).
+    records_before: u64,
 }
 
 /// One load figure: its A B pairs.
@@ -138,6 +143,11 @@ struct Report {
     idle: Option<(Idle, Idle)>,
     failover: Vec<(Trial, Trial)>,
     load_elections: [u64; 2],
+    /// Measured runs (load runs and failover trials), and those that started while rustc ran.
+    measured_runs: usize,
+    disturbed_runs: usize,
+    /// Writes sent to each system so far.
+    records: [u64; 2],
     load_runs: usize,
 }
 
@@ -146,6 +156,12 @@ async fn main() -> Result<()> {
     let args = Args::parse();
     let mut report = Report::default();
     let outcome = run(&args, &mut report).await;
+    report.header.push(format!(
+        "load average at end: {}; measured runs that started while rustc was running: {} of {}",
+        load_average(),
+        report.disturbed_runs,
+        report.measured_runs
+    ));
     let tables = report.tables(&args);
     let mut text = String::new();
     for line in &report.header {
@@ -206,6 +222,10 @@ async fn run(args: &Args, report: &mut Report) -> Result<()> {
 
     if args.runs("writes") {
         for role in [Role::Leader, Role::Follower] {
+            let name = if role == Role::Leader { "leader" } else { "follower" };
+            if !args.roles.iter().any(|r| r == name) {
+                continue;
+            }
             for &clients in &args.clients {
                 let label = format!("{} {clients}", if role == Role::Leader { "leader" } else { "follower" });
                 let pairs = pairs(args, report, &mut sk, &mut etcd, Op::Write, role, clients, &label).await?;
@@ -227,7 +247,9 @@ async fn run(args: &Args, report: &mut Report) -> Result<()> {
     }
     if args.runs("failover") {
         for trial in 0..args.trials() {
+            report.check_quiet();
             let a = failover_trial(&mut sk).await?;
+            report.check_quiet();
             let b = failover_trial(&mut etcd).await?;
             eprintln!("bench: failover trial {}: shardkeeper {:.0} ms, etcd {:.0} ms", trial + 1, a.millis, b.millis);
             report.failover.push((a, b));
@@ -250,16 +272,23 @@ async fn pairs(
 ) -> Result<Vec<(Sample, Sample)>> {
     let mut pairs = Vec::new();
     for round in 0..args.rounds {
-        let a = measure(sk, op, role, clients, args).await?;
-        let b = measure(etcd, op, role, clients, args).await?;
+        report.check_quiet();
+        let a = measure(sk, op, role, clients, args, &mut report.records[0]).await?;
+        report.check_quiet();
+        let b = measure(etcd, op, role, clients, args, &mut report.records[1]).await?;
         eprintln!(
-            "bench: {label:<24} round {}: shardkeeper {:>8.0}/s p99 {:>7.1} ms | etcd {:>8.0}/s p99 {:>7.1} ms | ratio {:.2}",
+            "bench: {label:<24} round {}: shardkeeper {:>8.0}/s p99 {:>7.1} ms | etcd {:>8.0}/s p99 {:>7.1} ms | ratio {:.2}{}",
             round + 1,
             a.rate,
             a.p99,
             b.rate,
             b.p99,
-            a.rate / b.rate
+            a.rate / b.rate,
+            if a.elections + b.elections > 0 {
+                format!(" | elections {}/{}", a.elections, b.elections)
+            } else {
+                String::new()
+            }
         );
         report.load_elections[0] += a.elections;
         report.load_elections[1] += b.elections;
@@ -270,7 +299,14 @@ async fn pairs(
 }
 
 /// One measured load run against the leader or a follower of `cluster`.
-async fn measure(cluster: &mut Cluster, op: Op, role: Role, clients: usize, args: &Args) -> Result<Sample> {
+async fn measure(
+    cluster: &mut Cluster,
+    op: Op,
+    role: Role,
+    clients: usize,
+    args: &Args,
+    records: &mut u64,
+) -> Result<Sample> {
     let leader = cluster.wait_stable(STABLE_WITHIN).await?;
     let member = match role {
         Role::Leader => leader,
@@ -290,7 +326,12 @@ async fn measure(cluster: &mut Cluster, op: Op, role: Role, clients: usize, args
     let server_cpu = (cluster.cpu_seconds() - cpu_before.0) / wall;
     let client_cpu = (self_cpu() - cpu_before.1) / wall;
     let term_after = cluster.max_term().await;
+    let records_before = *records;
+    if op == Op::Write {
+        *records += result.sent;
+    }
     Ok(Sample {
+        records_before,
         rate: result.per_second(),
         p50: result.percentile_ms(0.50),
         p99: result.percentile_ms(0.99),
@@ -382,9 +423,7 @@ fn header(args: &Args) -> Vec<String> {
         .output()
         .map(|o| !o.stdout.is_empty())
         .unwrap_or(false);
-    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
-    let load: Vec<&str> = load.split_whitespace().take(3).collect();
-    let compiling = Command::new("pgrep").args(["-f", "rustc"]).output().map(|o| !o.stdout.is_empty()).unwrap_or(false);
+    let compiling = compiling();
     vec![
         format!("date: {}", command("date", &["-u", "+%Y-%m-%d %H:%M:%S UTC"])),
         format!(
@@ -397,7 +436,7 @@ fn header(args: &Args) -> Vec<String> {
         format!("rustc: {}", command("rustc", &["-V"])),
         format!(
             "load average at start: {}{}",
-            load.join(" "),
+            load_average(),
             if compiling { " — WARNING: rustc is running, figures are disturbed" } else { "" }
         ),
         format!(
@@ -411,6 +450,16 @@ fn header(args: &Args) -> Vec<String> {
             args.idle().as_secs_f64()
         ),
     ]
+}
+
+/// A compiler is running on the machine (other work sharing the 2 cores).
+fn compiling() -> bool {
+    Command::new("pgrep").args(["-f", "rustc"]).output().map(|o| !o.stdout.is_empty()).unwrap_or(false)
+}
+
+fn load_average() -> String {
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    load.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
 }
 
 fn median(values: impl IntoIterator<Item = f64>) -> f64 {
@@ -447,6 +496,15 @@ fn ms(value: f64) -> String {
 }
 
 impl Report {
+    /// Counts a measured run about to start, and whether a compiler is running now.
+    fn check_quiet(&mut self) {
+        self.measured_runs += 1;
+        if compiling() {
+            self.disturbed_runs += 1;
+            eprintln!("bench: WARNING: rustc is running; this run is disturbed");
+        }
+    }
+
     fn tables(&self, args: &Args) -> Vec<Table> {
         let mut tables = Vec::new();
         if !self.writes.is_empty() {
@@ -612,8 +670,10 @@ fn load_table(title: &str, first: &str, figures: &[Figure]) -> Table {
             "etcd p99 ms",
             "p99 ratio",
             "errors sk/etcd",
+            "elections sk/etcd",
             "server CPU sk/etcd",
             "client CPU sk/etcd",
+            "records before sk/etcd",
         ],
     );
     let mut error_notes = Vec::new();
@@ -631,8 +691,10 @@ fn load_table(title: &str, first: &str, figures: &[Figure]) -> Table {
                 ms(b.p99),
                 format!("{:.2}", a.p99 / b.p99),
                 format!("{}/{}", a.errors, b.errors),
+                format!("{}/{}", a.elections, b.elections),
                 format!("{:.2}/{:.2}", a.server_cpu, b.server_cpu),
                 format!("{:.2}/{:.2}", a.client_cpu, b.client_cpu),
+                format!("{}k/{}k", a.records_before / 1000, b.records_before / 1000),
             ]);
             for (kind, sample) in [(Kind::Shardkeeper, a), (Kind::Etcd, b)] {
                 if let Some(e) = &sample.first_error {
@@ -660,12 +722,14 @@ fn load_table(title: &str, first: &str, figures: &[Figure]) -> Table {
             ms(m(&|(_, b)| b.p99)),
             format!("{:.2}", m(&|(a, b)| a.p99 / b.p99)),
             String::new(),
+            String::new(),
             format!("{:.2}/{:.2}", m(&|(a, _)| a.server_cpu), m(&|(_, b)| b.server_cpu)),
             format!("{:.2}/{:.2}", m(&|(a, _)| a.client_cpu), m(&|(_, b)| b.client_cpu)),
+            String::new(),
         ]);
     }
     table.note("ratio = shardkeeper / etcd, pair by pair (A then B, same duration); the median row gives the median of each column, ratios included. Throughput: higher is better for shardkeeper; p99 ratio: lower is better.");
-    table.note("server CPU: average cores used by the three server processes during the run (warm-up included); client CPU: this benchmark process. The machine has 2 cores for all of it.");
+    table.note("server CPU: average cores used by the three server processes during the run (warm-up included); client CPU: this benchmark process. The machine has 2 cores for all of it. records before: writes this benchmark had sent to the system before the run (each one a namespace / key that the system keeps).");
     for note in error_notes {
         table.note(note);
     }

@@ -3,11 +3,13 @@
 //! default) it starts fake MariaDB endpoints (`examples/fake_mysql.rs`, several processes when
 //! one would exceed the descriptor limit), starts a fresh one-node shardkeeper (its own leader),
 //! registers the endpoints as clusters of 100 shards × 3 nodes through the native API, waits
-//! until every node was probed and every shard is `AllHealthy`, lets it settle, then measures over
-//! a window (30 s): CPU of the shardkeeper process (utime + stime from /proc, in cores, with a
-//! per-thread-name breakdown), VmRSS and VmHWM, the fake fleet's CPU and memory, the probe rate
-//! the fakes served, and at the end of the window the age of every node's `probed_at_ms`
-//! (p50 / p99 / max): every endpoint probed every second means ages below about 1 s.
+//! until every node was probed (reporting the shards' findings: `AllHealthy` expected), lets it
+//! settle, then measures over a window (30 s): CPU of the shardkeeper process (utime + stime from
+//! /proc, in cores, with a per-thread-name breakdown), VmRSS and VmHWM, the fake fleet's CPU and
+//! memory, the CPU of the rest of the machine, the probe rate the fakes served, and at the end of
+//! the window the age of every node's `probed_at_ms` (p50 / p99 / max): every endpoint probed
+//! every second means ages below about 1 s. The shardkeeper binary runs from a private copy in
+//! the work directory, so a rebuild in the shared tree cannot change it mid-run.
 //!
 //! Run it through `scripts/probe-scale.sh` (release build, raised `ulimit -n`), or by hand:
 //!
@@ -21,8 +23,9 @@
 //! of this run binds this loopback address) `--base-port 20000` `--per-process 5000` (endpoints per
 //! fake process) `--shards-per-cluster 100` `--shardkeeper PATH` `--fake PATH` `--work DIR` (logs
 //! and data; default a temporary directory, removed at the end unless `--keep`) `--perf SECS`
-//! (after each window, `perf record -e cpu-clock -g` the shardkeeper process for SECS and print
-//! the top of `perf report`; needs `perf`) `--ready-timeout SECS` (90: how long to wait for every
+//! (after each window: time the supervisor loop with uprobes on `supervise_once` for SECS, then
+//! `perf record -e cpu-clock --call-graph dwarf` the shardkeeper process for SECS and print the top
+//! of `perf report`; needs `perf`, root and tracefs for the uprobes) `--ready-timeout SECS` (90: how long to wait for every
 //! node to be reachable before measuring anyway) `--require-healthy` (fail unless every shard is
 //! `AllHealthy` before the window) `--repair-interval 5s` (the node's `[fleet] repair_interval`,
 //! through a config file: a long one leaves almost only the probes to measure).
@@ -713,7 +716,7 @@ fn time_supervisor(binary: &Path, pid: u32, seconds: u64, dir: &Path) {
         let gaps: Vec<f64> = starts.windows(2).map(|pair| (pair[1] - pair[0]) * 1_000.0).collect();
         let mean = gaps.iter().sum::<f64>() / gaps.len() as f64;
         let max = gaps.iter().copied().fold(0.0, f64::max);
-        println!("  supervisor tick period: mean {mean:.1} ms, max {max:.1} ms (repair_interval 100 ms)");
+        println!("  supervisor tick period: mean {mean:.1} ms, max {max:.1} ms (a tick longer than repair_interval is overdue)");
     }
     for ((label, _), mut list) in offsets.iter().zip(durations) {
         if list.is_empty() {

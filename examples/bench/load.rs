@@ -17,6 +17,8 @@ pub struct LoadResult {
     /// Failed requests (wrong status or transport error) completed inside the window.
     pub errors: u64,
     pub first_error: Option<String>,
+    /// Requests sent, warm-up included (for writes: records written or attempted).
+    pub sent: u64,
     pub window: Duration,
     /// Latencies of the successful requests, microseconds, sorted.
     latencies_us: Vec<u32>,
@@ -93,13 +95,14 @@ pub async fn run(
                         }
                     }
                 }
-                (latencies, errors, first_error)
+                (latencies, errors, first_error, sequence)
             })
         })
         .collect();
-    let mut result = LoadResult { ok: 0, errors: 0, first_error: None, window, latencies_us: Vec::new() };
+    let mut result = LoadResult { ok: 0, errors: 0, first_error: None, sent: 0, window, latencies_us: Vec::new() };
     for task in futures::future::join_all(tasks).await {
-        let (latencies, errors, first_error) = task.expect("client task");
+        let (latencies, errors, first_error, sent) = task.expect("client task");
+        result.sent += sent;
         result.ok += latencies.len() as u64;
         result.latencies_us.extend(latencies);
         result.errors += errors;
