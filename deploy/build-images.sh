@@ -7,7 +7,7 @@
 #
 # IMAGE is any of: base mariadb-base shardkeeper mariadb (default: all four, in that order).
 #
-#   shardkeeper/base:bookworm          mmdebstrap minbase + ca-certificates, curl, tini
+#   shardkeeper/base:bookworm          mmdebstrap minbase + ca-certificates, curl, tini, libfaketime
 #   shardkeeper/mariadb-base:bookworm  the same + Debian's mariadb-server (MariaDB 10.11)
 #   shardkeeper/shardkeeper:local      base + the release binary built here (cargo build --release --locked)
 #   shardkeeper/mariadb:local          mariadb-base + deploy/images/mariadb (entrypoint, option file)
@@ -43,7 +43,7 @@ MARIADB_BASE_IMAGE=shardkeeper/mariadb-base:$SUITE
 SHARDKEEPER_IMAGE=shardkeeper/shardkeeper:local
 MARIADB_IMAGE=shardkeeper/mariadb:local
 
-BASE_PACKAGES=ca-certificates,curl,tini
+BASE_PACKAGES=ca-certificates,curl,tini,libfaketime
 MARIADB_BASE_PACKAGES=$BASE_PACKAGES,mariadb-server,mariadb-client
 
 say() { printf '==> %s\n' "$*"; }

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Runs every test of shardkeeper: unit tests, openraft's storage conformance suite and the
 # integration tests (multi-node clusters over loopback, real shardkeeper processes, real MariaDB
-# servers). Needs the Rust toolchain (protoc is vendored); installs MariaDB's server binaries
+# servers), then the jepsen-style suite's smoke run against the docker-compose deployment when a
+# Docker engine answers (`jepsen-style-tests/run.sh smoke`; it says so plainly when it skips, and
+# SHARDKEEPER_REQUIRE_DOCKER=1, as .ci/run sets, turns the skip into a failure). Needs the Rust toolchain (protoc is vendored); installs MariaDB's server binaries
 # (mariadbd, mariadb-install-db) from Debian's packages when they are missing. The tests start
-# their own mariadbd processes on loopback ports 33000-39999 with --no-defaults, so a system
+# their own mariadbd processes on loopback ports 10000-19999 with --no-defaults, so a system
 # MariaDB service that apt may have started (port 3306) plays no part in them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -63,5 +65,26 @@ if [ -n "$missing" ]; then
     fi
 fi
 
-cargo build --locked --bins
+# The whole workspace in one feature set, so that the test build and the jepsen-style suite's
+# build below reuse these artifacts.
+cargo build --locked --workspace --bins
 cargo test --locked --workspace -- --test-threads=4
+
+# The jepsen-style suite: real containers, real faults (deploy/, jepsen-style-tests/run.sh).
+require_docker=${SHARDKEEPER_REQUIRE_DOCKER:-0}
+why_no_jepsen=""
+if ! command -v docker >/dev/null 2>&1; then
+    why_no_jepsen="docker is not installed"
+elif ! docker_error=$(docker info 2>&1 >/dev/null); then
+    why_no_jepsen="no Docker engine answers ($(echo "$docker_error" | tail -n 1))"
+elif [ "$(id -u)" -ne 0 ]; then
+    why_no_jepsen="its nemesis needs root (iptables in the containers' network namespaces)"
+fi
+if [ -z "$why_no_jepsen" ]; then
+    jepsen-style-tests/run.sh smoke --debug
+elif [ "$require_docker" = 1 ]; then
+    echo "scripts/test.sh: cannot run the jepsen-style smoke suite: $why_no_jepsen" >&2
+    exit 1
+else
+    echo "scripts/test.sh: SKIPPED the jepsen-style smoke suite (jepsen-style-tests/run.sh smoke): $why_no_jepsen" >&2
+fi

@@ -236,6 +236,18 @@ impl Default for FleetConfig {
     }
 }
 
+impl FleetConfig {
+    /// The bounds of every database session. Stopping replication may wait for an IO thread
+    /// blocked on a silent source for up to `replica_net_timeout` (in a connect, then in a read).
+    pub fn db_timeouts(&self) -> crate::mysql::DbTimeouts {
+        crate::mysql::DbTimeouts {
+            connect: self.connect_timeout,
+            query: self.query_timeout,
+            stop_replication: self.query_timeout + self.replica_net_timeout * 2,
+        }
+    }
+}
+
 /// A ProxySQL admin interface (MySQL protocol, usually port 6032).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

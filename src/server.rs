@@ -6,6 +6,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -82,8 +83,14 @@ pub async fn start(config: Config, listeners: Listeners) -> Result<RunningNode, 
     });
     let http_stopped = wait_for_stop(stopped);
     let router = crate::api::router(service);
+    // axum 0.8 leaves TCP_NODELAY off; answers are small and latency is what clients wait on.
+    let http_listener = listeners.http.tap_io(|stream| {
+        if let Err(error) = stream.set_nodelay(true) {
+            tracing::debug!(%error, "cannot set TCP_NODELAY on an http connection");
+        }
+    });
     let http = tokio::spawn(async move {
-        if let Err(error) = axum::serve(listeners.http, router).with_graceful_shutdown(http_stopped).await {
+        if let Err(error) = axum::serve(http_listener, router).with_graceful_shutdown(http_stopped).await {
             tracing::error!(%error, "http server failed");
         }
     });

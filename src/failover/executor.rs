@@ -4,6 +4,8 @@
 //! the successor) and ended by one command that also commits the new master (`FinishRecovery`).
 //! Every step is idempotent, so a new leader that finds a running recovery drives it again.
 
+use std::sync::Arc;
+
 use crate::config::FleetConfig;
 use crate::error::{ErrorCode, ServiceError};
 use crate::health::DbClients;
@@ -20,7 +22,7 @@ use super::planner::{node_ref, Candidate, Repair};
 #[derive(Clone, Debug)]
 pub struct ShardTarget {
     pub namespace: String,
-    pub cluster: Cluster,
+    pub cluster: Arc<Cluster>,
     pub shard: usize,
 }
 
@@ -248,7 +250,12 @@ impl Executor {
         let candidate = self.client(cluster, successor);
         match candidate.wait_relay_log_applied(self.config.relay_log_apply_timeout).await {
             Ok(true) => steps.record(id, format!("{} applied its relay log", successor.addr)),
-            Ok(false) => steps.record(id, format!("{} did not apply its relay log in time; promoting anyway", successor.addr)),
+            Ok(false) => {
+                return Err(format!(
+                    "{} did not apply its relay log within {:?}; promoting it would discard the transactions it received, so the next attempt waits again",
+                    successor.addr, self.config.relay_log_apply_timeout
+                ))
+            }
             Err(error) => return Err(format!("{} is not reachable: {error}", successor.addr)),
         }
         candidate.promote(cluster.policy.semi_sync).await.map_err(|error| format!("promoting {}: {error}", successor.addr))?;

@@ -6,6 +6,7 @@
 //! piece of work per shard at a time; and the leader-side answers to observation, health and
 //! switchover requests. Must not touch HTTP: the service layer forwards calls here.
 
+mod dirty;
 mod executor;
 mod planner;
 mod supervisor;
@@ -23,7 +24,6 @@ use crate::config::FleetConfig;
 use crate::error::{ErrorCode, ServiceError};
 use crate::health::{analyze_cluster, DbClients, NodeObservation, Observations, ShardHealth};
 use crate::meta::{MetaState, RecoveryKind};
-use crate::mysql::DbTimeouts;
 use crate::node::Node;
 
 pub use executor::{Executor, RecoveryReport, ShardTarget};
@@ -103,8 +103,7 @@ pub struct Fleet {
 
 impl Fleet {
     pub fn new(node: Node, config: FleetConfig) -> Self {
-        let timeouts = DbTimeouts { connect: config.connect_timeout, query: config.query_timeout };
-        let clients = DbClients::new(timeouts);
+        let clients = DbClients::new(config.db_timeouts());
         let executor = Executor::new(node.clone(), clients.clone(), config.clone());
         Fleet {
             node,
@@ -227,7 +226,7 @@ impl Fleet {
             .map_err(|reason| ServiceError::new(ErrorCode::Conflict, reason))?;
         let (kind, finding) =
             if master_alive { (RecoveryKind::Switchover, "Switchover") } else { (RecoveryKind::Failover, "DeadPrimary") };
-        let target = ShardTarget { namespace: namespace.to_string(), cluster: cluster.clone(), shard };
+        let target = ShardTarget { namespace: namespace.to_string(), cluster: Arc::new(cluster.clone()), shard };
         let report = self.executor.start_recovery(&target, kind, finding, &candidate).await;
         drop(guard);
         Ok(report?.new_master.id)

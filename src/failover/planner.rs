@@ -94,6 +94,11 @@ fn advanced_set(state: &ServerState) -> GtidSet {
     }
 }
 
+/// Transactions the replica received but has not applied yet (its relay log backlog).
+fn unapplied_count(state: &ServerState) -> u64 {
+    advanced_set(state).transaction_count().saturating_sub(state.gtid_executed.transaction_count())
+}
+
 /// Chooses the replica to promote in place of `master`. `preferred` (an operator's choice) must
 /// be eligible; for a dead master it must also hold every transaction the other replicas hold.
 /// `master_alive` (a switchover) means the candidate will catch up before promotion.
@@ -112,6 +117,7 @@ pub fn choose_candidate(
     }
     let mut refused = Vec::new();
     let mut eligible: Vec<(&Node, GtidSet)> = Vec::new();
+    let mut backlog: HashMap<&str, u64> = HashMap::new();
     let mut unreachable = Vec::new();
     let mut reference: Vec<GtidSet> = Vec::new();
     for replica in &replicas {
@@ -127,7 +133,10 @@ pub fn choose_candidate(
             Some(_) => {}
         }
         match eligibility(replica, observations, master, master_state, policy, master_alive) {
-            Ok(state) => eligible.push((replica, advanced_set(state))),
+            Ok(state) => {
+                backlog.insert(replica.id.as_str(), unapplied_count(state));
+                eligible.push((replica, advanced_set(state)));
+            }
             Err(reason) => refused.push(format!("{}: {reason}", replica.addr)),
         }
     }
@@ -148,7 +157,12 @@ pub fn choose_candidate(
         return Err(format!("no replica can be promoted ({})", refused.join("; ")));
     }
     let holds_everything = |set: &GtidSet| reference.iter().all(|other| other.is_subset_of(set));
-    let rank = |node: &Node| (node.promotion_rule != PromotionRule::Prefer, position_of(shard, &node.id));
+    // Among equally advanced replicas: `prefer` first, then the one with the least relay log left
+    // to apply (it is writable soonest), then declaration order.
+    let rank = |node: &Node| {
+        let unapplied = backlog.get(node.id.as_str()).copied().unwrap_or(u64::MAX);
+        (node.promotion_rule != PromotionRule::Prefer, unapplied, position_of(shard, &node.id))
+    };
     let complete: Vec<&(&Node, GtidSet)> = eligible.iter().filter(|(_, set)| holds_everything(set)).collect();
     let mut reasons = Vec::new();
     let chosen = match preferred {
@@ -267,10 +281,16 @@ pub fn plan_repairs(
                 reason: format!("it holds transactions the master {} lacks: {errant}", master.addr),
             }),
             (false, None) => repairs.push(Repair::Attach { node: node_ref(replica), master: node_ref(master) }),
-            (true, _) if needs_reattach(state, master_state, policy) => {
-                repairs.push(Repair::Attach { node: node_ref(replica), master: node_ref(master) })
-            }
-            (true, _) => {}
+            (true, errant) => match (errant, replication_broken_by(state)) {
+                (Some(errant), Some(error)) => repairs.push(Repair::MarkDiverged {
+                    node: node_ref(replica),
+                    reason: format!("it holds transactions the master {} lacks: {errant}; its replication stopped: {error}", master.addr),
+                }),
+                _ if needs_reattach(state, master_state, policy) => {
+                    repairs.push(Repair::Attach { node: node_ref(replica), master: node_ref(master) })
+                }
+                _ => {}
+            },
         }
     }
     if master_state.read_only && !others_writable {
@@ -279,19 +299,40 @@ pub fn plan_repairs(
     repairs
 }
 
-/// An attached replica whose replication stopped without an error (someone ran STOP SLAVE), that
-/// lacks the policy's replica-side semi-sync, or whose master runs semi-sync without any
-/// semi-sync replica (replicas that connected before the master enabled it must reconnect).
+/// An attached replica whose replication was stopped (someone ran STOP SLAVE, or a failover that
+/// stopped it on a candidate failed afterwards) with no error but a lost connection, that lacks
+/// the policy's replica-side semi-sync, or whose master runs semi-sync without any semi-sync
+/// replica (replicas that connected before the master enabled it must reconnect). A replica
+/// stopped by an applier error, or by any other IO error, is left for an operator.
 fn needs_reattach(state: &ServerState, master_state: &ServerState, policy: &ClusterPolicy) -> bool {
     let Some(status) = &state.replica else { return false };
     let stopped_cleanly = status.io_state == IoThreadState::Stopped
         && !status.sql_running
-        && status.last_io_error.is_empty()
+        && (status.last_io_error.is_empty() || is_connection_error(&status.last_io_error))
         && status.last_sql_error.is_empty();
     let semi_sync_missing = policy.semi_sync
         && (!state.semi_sync_replica_enabled
             || (master_state.semi_sync_source_enabled && !master_state.semi_sync_source_active));
     stopped_cleanly || semi_sync_missing
+}
+
+/// The error that stopped an attached replica's replication, unless it only lost its connection.
+/// With errant transactions this is how a paused old master that committed its last statement
+/// after it was re-attached ends: the master's binary log refuses its position (error 1236).
+fn replication_broken_by(state: &ServerState) -> Option<&str> {
+    let status = state.replica.as_ref()?;
+    if !status.last_sql_error.is_empty() {
+        return Some(&status.last_sql_error);
+    }
+    let io_broken = status.io_state == IoThreadState::Stopped && !status.last_io_error.is_empty() && !is_connection_error(&status.last_io_error);
+    io_broken.then_some(status.last_io_error.as_str())
+}
+
+/// An IO thread error that only says the source could not be reached (MariaDB: "error
+/// reconnecting to master ...", "error connecting to master ..."; MySQL: "... to source ...").
+fn is_connection_error(io_error: &str) -> bool {
+    let error = io_error.to_ascii_lowercase();
+    ["connecting to master", "connecting to source"].iter().any(|phrase| error.contains(phrase))
 }
 
 #[cfg(test)]

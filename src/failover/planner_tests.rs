@@ -14,6 +14,14 @@ fn dead_master_observations(r1: &str, r2: &str) -> Vec<NodeObservation> {
     ]
 }
 
+/// `state` having applied only `executed` of what it received.
+fn applied_only(state: ServerState, executed: &str) -> ServerState {
+    ServerState { gtid_executed: gtids(executed), ..state }
+}
+
+/// (case, shard, observations, preferred, master alive, expected winner or error fragment, data loss possible)
+type CandidateCase = (&'static str, Shard, Vec<NodeObservation>, Option<&'static str>, bool, Result<&'static str, &'static str>, bool);
+
 #[test]
 fn candidate_choice() {
     let policy = ClusterPolicy::default();
@@ -25,11 +33,23 @@ fn candidate_choice() {
         shard.nodes[index].promotion_rule = PromotionRule::Prefer;
         shard
     };
-    // (case, shard, observations, preferred, master alive, expected winner or error fragment, data loss possible)
-    let cases: Vec<(&str, Shard, Vec<NodeObservation>, Option<&str>, bool, Result<&str, &str>, bool)> = vec![
+    let cases: Vec<CandidateCase> = vec![
         ("the most advanced replica wins", shard(), dead_master_observations("0-1-8", "0-1-10"), None, false, Ok("r2"), false),
         ("equal replicas: declared order", shard(), dead_master_observations("0-1-10", "0-1-10"), None, false, Ok("r1"), false),
         ("equal replicas: prefer wins", prefer(shard(), 2), dead_master_observations("0-1-10", "0-1-10"), None, false, Ok("r2"), false),
+        (
+            "equally advanced: the replica with less relay log left to apply wins",
+            shard(),
+            vec![
+                lost("m", MASTER, 3, Some(primary(1, "0-1-10"))),
+                seen("r1", REPLICA_1, applied_only(replica(2, "0-1-10", MASTER, Connecting), "0-1-4")),
+                seen("r2", REPLICA_2, replica(3, "0-1-10", MASTER, Connecting)),
+            ],
+            None,
+            false,
+            Ok("r2"),
+            false,
+        ),
         ("must_not is never chosen", must_not(shard(), 2), dead_master_observations("0-1-8", "0-1-10"), None, false, Ok("r1"), true),
         (
             "errant replica is refused",
@@ -174,6 +194,16 @@ fn automatic_failover_decision() {
     }
 }
 
+/// A replica of the master whose threads are stopped, with these last errors.
+fn stopped_replica(server_id: u32, io_error: &str, sql_error: &str) -> ServerState {
+    let mut state = replica(server_id, "0-1-10", MASTER, crate::mysql::IoThreadState::Stopped);
+    let status = state.replica.as_mut().expect("a replica");
+    status.sql_running = false;
+    status.last_io_error = io_error.to_string();
+    status.last_sql_error = sql_error.to_string();
+    state
+}
+
 #[test]
 fn repairs_for_blank_and_returning_servers() {
     let policy = ClusterPolicy::default();
@@ -247,6 +277,85 @@ fn repairs_for_blank_and_returning_servers() {
                 seen("r2", REPLICA_2, replica(3, "0-1-10", MASTER, Running)),
             ],
             vec![Repair::Attach { node: r("r1"), master: m.clone() }, Repair::Attach { node: r("r2"), master: m.clone() }],
+        ),
+        (
+            "replication stopped after losing the master (a failed failover stopped it): re-attach",
+            vec![
+                seen("m", MASTER, primary(1, "0-1-10")),
+                seen("r1", REPLICA_1, stopped_replica(2, "error reconnecting to master 'repl@m:3306' - retry-time: 1", "")),
+                seen("r2", REPLICA_2, replica(3, "0-1-10", MASTER, Running)),
+            ],
+            vec![Repair::Attach { node: r("r1"), master: m.clone() }],
+        ),
+        (
+            "replication stopped cleanly: re-attach",
+            vec![
+                seen("m", MASTER, primary(1, "0-1-10")),
+                seen("r1", REPLICA_1, stopped_replica(2, "", "")),
+                seen("r2", REPLICA_2, replica(3, "0-1-10", MASTER, Running)),
+            ],
+            vec![Repair::Attach { node: r("r1"), master: m.clone() }],
+        ),
+        (
+            "replication stopped by an applier error: left for an operator",
+            vec![
+                seen("m", MASTER, primary(1, "0-1-10")),
+                seen("r1", REPLICA_1, stopped_replica(2, "", "Duplicate entry '1' for key 'PRIMARY'")),
+                seen("r2", REPLICA_2, replica(3, "0-1-10", MASTER, Running)),
+            ],
+            vec![],
+        ),
+        (
+            "replication stopped by a binlog error from the master: left for an operator",
+            vec![
+                seen("m", MASTER, primary(1, "0-1-10")),
+                seen("r1", REPLICA_1, stopped_replica(2, "Got fatal error 1236 from master when reading data from binary log", "")),
+                seen("r2", REPLICA_2, replica(3, "0-1-10", MASTER, Running)),
+            ],
+            vec![],
+        ),
+        (
+            "attached, with errant transactions, replication broken by the master's binlog: mark diverged",
+            vec![
+                seen("m", MASTER, primary(1, "0-1-10")),
+                seen(
+                    "r1",
+                    REPLICA_1,
+                    ServerState {
+                        gtid_executed: gtids("0-1-10,1-2-1"),
+                        ..stopped_replica(2, "Got fatal error 1236 from master when reading data from binary log", "")
+                    },
+                ),
+                seen("r2", REPLICA_2, replica(3, "0-1-10", MASTER, Running)),
+            ],
+            vec![Repair::MarkDiverged {
+                node: r("r1"),
+                reason: format!(
+                    "it holds transactions the master {MASTER} lacks: 1-2-1; its replication stopped: Got fatal error 1236 from master when reading data from binary log"
+                ),
+            }],
+        ),
+        (
+            "attached, with errant transactions, still replicating: only reported (never promoted)",
+            vec![
+                seen("m", MASTER, primary(1, "0-1-10")),
+                seen("r1", REPLICA_1, ServerState { gtid_executed: gtids("0-1-10,1-2-1"), ..replica(2, "0-1-10", MASTER, Running) }),
+                seen("r2", REPLICA_2, replica(3, "0-1-10", MASTER, Running)),
+            ],
+            vec![],
+        ),
+        (
+            "attached, with errant transactions, only disconnected: re-attached, not diverged",
+            vec![
+                seen("m", MASTER, primary(1, "0-1-10")),
+                seen(
+                    "r1",
+                    REPLICA_1,
+                    ServerState { gtid_executed: gtids("0-1-10,1-2-1"), ..stopped_replica(2, "error reconnecting to master 'repl@m:3306'", "") },
+                ),
+                seen("r2", REPLICA_2, replica(3, "0-1-10", MASTER, Running)),
+            ],
+            vec![Repair::Attach { node: r("r1"), master: m.clone() }],
         ),
         (
             "dead master: no repairs",

@@ -73,25 +73,24 @@ impl ShardHealth {
 
 /// The findings of every shard of `cluster`.
 pub fn analyze_cluster(cluster: &Cluster, observations: &HashMap<String, NodeObservation>) -> Vec<ShardHealth> {
+    (0..cluster.shards.len()).map(|index| analyze_shard_at(cluster, index, observations)).collect()
+}
+
+/// The findings of shard `index` of `cluster` (which must exist); reads only that shard's nodes.
+pub fn analyze_shard_at(cluster: &Cluster, index: usize, observations: &HashMap<String, NodeObservation>) -> ShardHealth {
     let threshold = cluster.policy.failure_threshold.max(1);
     let max_lag = cluster.policy.max_promotion_lag.map(|lag| lag.as_secs());
-    cluster
-        .shards
-        .iter()
-        .enumerate()
-        .map(|(index, shard)| {
-            let mut findings = analyze_shard(shard, observations, threshold, max_lag);
-            if findings.is_empty() {
-                findings.push(Finding {
-                    kind: FindingKind::AllHealthy,
-                    node_id: None,
-                    addr: None,
-                    detail: "every node is reachable and replicating as declared".to_string(),
-                });
-            }
-            ShardHealth { shard: index, master_id: shard.master().map(|master| master.id.clone()), findings }
-        })
-        .collect()
+    let shard = &cluster.shards[index];
+    let mut findings = analyze_shard(shard, observations, threshold, max_lag);
+    if findings.is_empty() {
+        findings.push(Finding {
+            kind: FindingKind::AllHealthy,
+            node_id: None,
+            addr: None,
+            detail: "every node is reachable and replicating as declared".to_string(),
+        });
+    }
+    ShardHealth { shard: index, master_id: shard.master().map(|master| master.id.clone()), findings }
 }
 
 fn analyze_shard(

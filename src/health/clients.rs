@@ -37,7 +37,7 @@ impl DbClients {
         }
         let endpoint =
             DbEndpoint { addr: addr.to_string(), user: credentials.user.clone(), password: credentials.password.clone() };
-        let client = DbClient::new(endpoint, self.timeouts.clone());
+        let client = DbClient::new(endpoint, self.timeouts);
         let entry = Entry { addr: addr.to_string(), credentials: credentials.clone(), client: client.clone() };
         by_node.insert(node_id.to_string(), entry);
         client

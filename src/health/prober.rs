@@ -2,7 +2,9 @@
 //! `probe_interval`, and every `failure_retry_interval` while it or its shard's master fails, so
 //! that a dead master is confirmed within a fraction of a second instead of `failure_threshold`
 //! whole intervals. A master's first failed probe also wakes its replicas' tasks at once, so the
-//! analysis sees whether they lost it too without waiting for their next interval.
+//! analysis sees whether they lost it too without waiting for their next interval. Regular
+//! probes run at a fixed rate from a random phase per node, so a fleet's probes spread evenly
+//! over the interval and a probe's own latency does not stretch the period.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -10,6 +12,7 @@ use std::time::Duration;
 
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
+use tokio::time::Instant;
 
 use super::{DbClients, NodeObservation, Observations};
 use crate::config::FleetConfig;
@@ -145,11 +148,15 @@ async fn probe_loop(
     failure_retry_interval: Duration,
 ) {
     let own_alarm = alarms.alarm(&node_id);
+    let mut current = target.borrow_and_update().clone();
+    let mut master_alarm = master_alarm(&alarms, &current, &node_id);
+    // Regular probes fall on `anchor + k * interval`: a fixed rate, each node at its own random
+    // phase, so that the fleet's probes are spread over the interval instead of bunched.
+    let anchor = Instant::now() + current.interval.mul_f64(rand::random::<f64>());
     loop {
-        let current = target.borrow_and_update().clone();
+        let started = Instant::now();
         let client = clients.client(&node_id, &current.addr, &current.credentials);
         let outcome = client.probe().await;
-        let previous = observations.get(&node_id).filter(|previous| previous.addr == current.addr);
         let now = crate::clock::unix_millis();
         let observation = match outcome {
             Ok(state) => NodeObservation {
@@ -163,6 +170,7 @@ async fn probe_loop(
                 state: Some(state),
             },
             Err(error) => {
+                let previous = observations.previous(&node_id, &current.addr);
                 let previous_failures = previous.as_ref().map_or(0, |previous| previous.consecutive_failures);
                 if previous_failures == 0 {
                     tracing::info!(node_id = %node_id, addr = %current.addr, %error, "database node probe failed");
@@ -181,10 +189,10 @@ async fn probe_loop(
             }
         };
         let failing = !observation.reachable
-            || current.master_id.as_deref().and_then(|master| observations.get(master)).is_some_and(|master| !master.reachable);
+            || current.master_id.as_deref().is_some_and(|master| observations.is_unreachable(master));
         observations.record(observation);
-        let pause = if failing { failure_retry_interval } else { current.interval };
-        let master_alarm = current.master_id.as_deref().filter(|master| *master != node_id).map(|master| alarms.alarm(master));
+        let wake_at =
+            if failing { Instant::now() + failure_retry_interval } else { next_slot(anchor, current.interval, started) };
         let master_failed = async {
             match &master_alarm {
                 Some(alarm) => alarm.notified().await,
@@ -192,13 +200,58 @@ async fn probe_loop(
             }
         };
         tokio::select! {
-            _ = tokio::time::sleep(pause) => {}
+            _ = tokio::time::sleep_until(wake_at) => {}
             _ = master_failed => {}
             changed = target.changed() => {
                 if changed.is_err() {
                     return;
                 }
+                current = target.borrow_and_update().clone();
+                master_alarm = self::master_alarm(&alarms, &current, &node_id);
             }
+        }
+    }
+}
+
+/// The alarm of the node's master, raised when the master's probe starts failing.
+fn master_alarm(alarms: &MasterAlarms, target: &ProbeTarget, node_id: &str) -> Option<Arc<Notify>> {
+    target.master_id.as_deref().filter(|master| *master != node_id).map(|master| alarms.alarm(master))
+}
+
+/// The first regular probe time strictly after `after`: `anchor + k * interval` for some k >= 0.
+fn next_slot(anchor: Instant, interval: Duration, after: Instant) -> Instant {
+    if after < anchor {
+        return anchor;
+    }
+    let period = interval.as_nanos().max(1);
+    let slots = (after - anchor).as_nanos() / period + 1;
+    anchor + Duration::from_nanos(u64::try_from(slots * period).unwrap_or(u64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn regular_probes_keep_their_phase() {
+        let anchor = Instant::now();
+        let ms = Duration::from_millis;
+        // (probe started this long after the anchor, next probe this long after the anchor)
+        let cases = [
+            (None, ms(0)), // started before the anchor: at the anchor
+            (Some(ms(0)), ms(1_000)),
+            (Some(ms(3)), ms(1_000)), // a late wake-up does not shift the phase
+            (Some(ms(999)), ms(1_000)),
+            (Some(ms(1_000)), ms(2_000)),
+            (Some(ms(2_400)), ms(3_000)), // after fast retries: back on the grid
+            (Some(ms(5_999)), ms(6_000)),
+        ];
+        for (started, expected) in cases {
+            let after = match started {
+                Some(offset) => anchor + offset,
+                None => anchor - ms(10),
+            };
+            assert_eq!(next_slot(anchor, ms(1_000), after), anchor + expected, "started {started:?}");
         }
     }
 }

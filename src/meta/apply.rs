@@ -20,7 +20,16 @@ use super::types::{
 impl MetaState {
     /// Applies one committed command. Deterministic; on rejection the state is unchanged.
     pub fn apply(&mut self, command: &Command) -> CommandResult {
+        let result = self.apply_command(command);
+        if result.is_ok() && command.may_change_fleet() {
+            self.fleet_changes += 1;
+        }
+        result
+    }
+
+    fn apply_command(&mut self, command: &Command) -> CommandResult {
         match command {
+            Command::Batch(commands) => Ok(Response::Batch(commands.iter().map(|command| self.apply(command)).collect())),
             Command::CreateNamespace { name } => self.create_namespace(name),
             Command::DeleteNamespace { name } => self.delete_namespace(name),
             Command::CreateCluster {

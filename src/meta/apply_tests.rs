@@ -439,6 +439,37 @@ fn accepts() {
     }
 }
 
+/// A batch applies its commands in order, each on its own: a rejected one changes nothing and the
+/// ones after it still apply; the answer holds one result per command. A batch equals the same
+/// commands applied one by one.
+#[test]
+fn a_batch_applies_each_command_in_order() {
+    let commands = vec![
+        create_ns("a"),
+        create_ns("a"),
+        create_ns(NS),
+        cluster_of(0..4, 1),
+        expecting(migrate(1, 0, 9), 7),
+        expecting(migrate(1, 0, 9), 0),
+        delete_ns("a"),
+    ];
+    let mut batched = MetaState::default();
+    let Ok(Response::Batch(results)) = batched.apply(&Command::Batch(commands.clone())) else {
+        panic!("a batch answers Response::Batch")
+    };
+    let kinds: Vec<_> = results.iter().map(|result| result.as_ref().map_err(|err| err.kind)).collect();
+    use Response::{ClusterVersion, Done};
+    assert_eq!(
+        kinds,
+        [Ok(&Done), Err(AlreadyExists), Ok(&Done), Ok(&ClusterVersion(0)), Err(MetaErrorKind::VersionMismatch), Ok(&ClusterVersion(1)), Ok(&Done)]
+    );
+    let mut one_by_one = MetaState::default();
+    let singles: Vec<_> = commands.iter().map(|command| one_by_one.apply(command)).collect();
+    assert_eq!(results, singles);
+    assert_eq!(batched, one_by_one);
+    assert_eq!(layout(&batched), ["10-4095 db0*", "0-9,4096-8191 db1*", "8192-12287 db2*", "12288-16383 db3*"]);
+}
+
 /// Two members applying the same log reach the same state and the same outcomes, rejections
 /// included.
 #[test]

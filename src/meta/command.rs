@@ -130,9 +130,19 @@ pub enum Command {
         comment: String,
         at_ms: i64,
     },
+    /// Commands the leader's callers proposed at about the same time, committed as one raft entry
+    /// (`node::batcher`). Applied in order, each on its own: one rejected command changes nothing
+    /// and does not stop the others. Answers `Response::Batch` with one result per command.
+    Batch(Vec<Command>),
 }
 
 impl Command {
+    /// Whether applying it may change a cluster or a recovery (`MetaState::fleet_changes`); a
+    /// batch counts through its commands.
+    pub fn may_change_fleet(&self) -> bool {
+        !matches!(self, Command::CreateNamespace { .. } | Command::DeleteNamespace { .. } | Command::Batch(_))
+    }
+
     /// Short name for logs and metrics.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -152,6 +162,7 @@ impl Command {
             Command::BeginRecovery(_) => "begin_recovery",
             Command::FinishRecovery(_) => "finish_recovery",
             Command::AcknowledgeRecovery { .. } => "acknowledge_recovery",
+            Command::Batch(_) => "batch",
         }
     }
 }
@@ -166,6 +177,8 @@ pub enum Response {
     ClusterVersion(u64),
     /// The id of a recovery that has just begun.
     Recovery(u64),
+    /// One result per command of a `Command::Batch`, in order.
+    Batch(Vec<CommandResult>),
 }
 
 /// The replicated outcome of one command.

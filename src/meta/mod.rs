@@ -7,6 +7,7 @@
 mod apply;
 mod command;
 mod error;
+mod fleet_view;
 mod recovery;
 mod slots;
 mod types;

@@ -191,6 +191,11 @@ pub struct MetaState {
     /// The id the next recovery gets.
     #[serde(default)]
     pub next_recovery_id: u64,
+    /// Accepted commands that may have changed what the fleet reads (all but namespace creates and
+    /// deletes: a namespace holds no cluster when it is created or deleted). The leader's
+    /// supervisor compares it instead of walking every namespace to notice a change.
+    #[serde(default)]
+    pub fleet_changes: u64,
 }
 
 impl MetaState {

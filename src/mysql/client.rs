@@ -36,6 +36,11 @@ pub struct DbTimeouts {
     /// Each statement (default 1s). Waits get their own timeout on top of this one.
     #[serde(with = "humantime_serde")]
     pub query: Duration,
+    /// `STOP SLAVE` / `STOP REPLICA` (default 5s): it waits for the IO thread, which may sit in a
+    /// read from a silent (paused, cut off) source for up to the replica's `slave_net_timeout`,
+    /// so this must exceed that.
+    #[serde(with = "humantime_serde")]
+    pub stop_replication: Duration,
 }
 
 impl Default for DbTimeouts {
@@ -43,6 +48,7 @@ impl Default for DbTimeouts {
         DbTimeouts {
             connect: Duration::from_secs(1),
             query: Duration::from_secs(1),
+            stop_replication: Duration::from_secs(5),
         }
     }
 }

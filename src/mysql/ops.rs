@@ -9,7 +9,7 @@ use mysql_async::Params;
 
 use crate::mysql::dialect;
 use crate::mysql::session::Session;
-use crate::mysql::status::{default_channel, join_host_port, parse_replica_status};
+use crate::mysql::status::{default_channel, is_read_column, join_host_port, parse_replica_status};
 use crate::mysql::{
     DbError, GtidSet, MariaDbGtids, ReplicaStatus, ReplicationSource, ServerState,
     ER_NO_SUCH_THREAD, ER_UNKNOWN_SYSTEM_VARIABLE,
@@ -18,8 +18,14 @@ use crate::mysql::{
 impl Session {
     /// `spare`: a session of ours besides this one, not counted as a client.
     pub(crate) async fn probe(&mut self, spare: Option<u32>) -> Result<ServerState, DbError> {
-        let sql = dialect::probe(self.flavor, spare);
-        let row = self.first_row("probe", &sql).await?.unwrap_or_default();
+        // The statement only changes with `spare`: built once per session, not once per probe.
+        let sql = match self.probe_sql.take() {
+            Some((built_for, sql)) if built_for == spare => sql,
+            _ => dialect::probe(self.flavor, spare),
+        };
+        let row = self.first_row("probe", &sql).await;
+        self.probe_sql = Some((spare, sql));
+        let row = row?.unwrap_or_default();
         let vars = dialect::parse_probe(self.flavor, &self.addr, &row)?;
         let replica = self.replica_status().await?;
         Ok(ServerState {
@@ -41,7 +47,7 @@ impl Session {
 
     pub(crate) async fn replica_status(&mut self) -> Result<Option<ReplicaStatus>, DbError> {
         let rows = self
-            .row_maps("replica status", dialect::replica_status(self.flavor))
+            .row_maps("replica status", dialect::replica_status(self.flavor), is_read_column)
             .await?;
         match default_channel(rows) {
             None => Ok(None),
@@ -104,8 +110,7 @@ impl Session {
 
     pub(crate) async fn promote(&mut self, semi_sync: bool) -> Result<(), DbError> {
         let flavor = self.flavor;
-        self.execute_as("stop replication", dialect::stop_replication(flavor))
-            .await?;
+        self.stop_replication().await?;
         self.execute_as("reset replication", dialect::reset_replication(flavor))
             .await?;
         if semi_sync {
@@ -135,8 +140,7 @@ impl Session {
         let flavor = self.flavor;
         self.execute_as("set read_only", dialect::set_read_only(flavor, true))
             .await?;
-        self.execute_as("stop replication", dialect::stop_replication(flavor))
-            .await?;
+        self.stop_replication().await?;
         if flavor.is_mariadb() {
             self.align_slave_pos().await?;
         }
@@ -256,7 +260,7 @@ impl Session {
 
     pub(crate) async fn replica_addresses(&mut self) -> Result<Vec<String>, DbError> {
         let rows = self
-            .row_maps("replica hosts", dialect::replica_hosts(self.flavor))
+            .row_maps("replica hosts", dialect::replica_hosts(self.flavor), |_| true)
             .await?;
         let mut out = Vec::new();
         for row in rows {

@@ -25,6 +25,9 @@ pub(crate) struct Session {
     pub(crate) flavor: Flavor,
     pub(crate) addr: String,
     query_timeout: Duration,
+    stop_replication_timeout: Duration,
+    /// The probe statement last built for this session, with the session id it spares.
+    pub(crate) probe_sql: Option<(Option<u32>, String)>,
     /// A call was running on it and never finished (its future was dropped): the protocol
     /// state is unknown, so the session must not be reused.
     pub(crate) interrupted: bool,
@@ -86,11 +89,12 @@ pub(crate) fn row_values(row: &Row) -> Vec<Option<String>> {
         .collect()
 }
 
-/// A row as column name → value.
-pub(crate) fn row_map(row: &Row) -> StatusRow {
+/// A row as column name → value, for the columns `keep` accepts.
+pub(crate) fn row_map(row: &Row, keep: impl Fn(&str) -> bool) -> StatusRow {
     row.columns_ref()
         .iter()
         .enumerate()
+        .filter(|(_, c)| keep(&c.name_str()))
         .map(|(i, c)| {
             (
                 c.name_str().into_owned(),
@@ -133,10 +137,12 @@ impl Session {
         };
         let mut session = Session {
             interrupted: false,
+            probe_sql: None,
             conn,
             flavor: Flavor::MySql84,
             addr,
             query_timeout: timeouts.query,
+            stop_replication_timeout: timeouts.stop_replication,
         };
         match session.setup().await {
             Ok(()) => {
@@ -198,19 +204,26 @@ impl Session {
         Ok(self.rows(op, sql).await?.first().map(row_values))
     }
 
-    /// The rows as column name → value.
+    /// The rows as column name → value, for the columns `keep` accepts.
     pub(crate) async fn row_maps(
         &mut self,
         op: &str,
         sql: &str,
+        keep: impl Fn(&str) -> bool,
     ) -> Result<Vec<StatusRow>, DbError> {
-        Ok(self.rows(op, sql).await?.iter().map(row_map).collect())
+        Ok(self.rows(op, sql).await?.iter().map(|row| row_map(row, &keep)).collect())
     }
 
     /// Runs a statement and discards any result.
     pub(crate) async fn execute_as(&mut self, op: &str, sql: &str) -> Result<(), DbError> {
         let step = self.conn.query_drop(sql);
         bounded(&self.addr, op, self.query_timeout, None, step).await
+    }
+
+    /// Stops replication, allowing for an IO thread blocked on a silent source.
+    pub(crate) async fn stop_replication(&mut self) -> Result<(), DbError> {
+        let step = self.conn.query_drop(dialect::stop_replication(self.flavor));
+        bounded(&self.addr, "stop replication", self.stop_replication_timeout, None, step).await
     }
 
     /// Runs a statement that carries a password; errors are scrubbed of it.

@@ -81,6 +81,19 @@ pub fn join_host_port(host: &str, port: u16) -> String {
     }
 }
 
+/// Every column `parse_replica_status` and `default_channel` read, in either naming; the client
+/// keeps only these of the 50-odd a status row has.
+const READ_COLUMNS: [&str; 17] = [
+    "Source_Host", "Master_Host", "Source_Port", "Master_Port", "Replica_IO_Running", "Slave_IO_Running",
+    "Replica_SQL_Running", "Slave_SQL_Running", "Last_IO_Error", "Last_SQL_Error", "Seconds_Behind_Source",
+    "Seconds_Behind_Master", "Using_Gtid", "Gtid_IO_Pos", "Auto_Position", "Retrieved_Gtid_Set", "Channel_Name",
+];
+
+/// The column is one the status parsing reads (case-insensitive).
+pub fn is_read_column(name: &str) -> bool {
+    READ_COLUMNS.iter().any(|column| column.eq_ignore_ascii_case(name))
+}
+
 /// Interprets one replica status row of a server of the given flavor. `addr` only labels errors.
 pub fn parse_replica_status(
     flavor: Flavor,

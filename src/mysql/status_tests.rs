@@ -295,3 +295,20 @@ fn host_port() {
     assert_eq!(join_host_port("::1", 3306), "[::1]:3306");
     assert_eq!(join_host_port("[::1]", 3306), "[::1]:3306");
 }
+
+/// Keeping only the columns the parsing reads changes nothing.
+#[test]
+fn read_columns_are_enough() {
+    let cases = [
+        (Flavor::MariaDb, include_str!("testdata/mariadb-10.11-running.txt")),
+        (Flavor::MariaDb, include_str!("testdata/mariadb-10.11-sql-error.txt")),
+        (Flavor::MySql80, include_str!("testdata/mysql-8.0-slave-status-connecting.txt")),
+        (Flavor::MySql84, include_str!("testdata/mysql-8.4-replica-status-io-error.txt")),
+    ];
+    for (flavor, text) in cases {
+        let full = recorded(text);
+        let kept: StatusRow = full.clone().into_iter().filter(|(name, _)| is_read_column(name)).collect();
+        assert!(kept.len() < full.len());
+        assert_eq!(parse_replica_status(flavor, "db:3306", &kept).unwrap(), parse_replica_status(flavor, "db:3306", &full).unwrap());
+    }
+}

@@ -4,6 +4,7 @@
 //! it once (hop budget 1), linearizable reads through the leader's read index, membership changes,
 //! and status / readiness. The service layer calls `propose` and `read` and knows nothing of this.
 
+mod batcher;
 mod leader_call;
 mod membership;
 mod read;
@@ -21,6 +22,7 @@ pub use status::{Member, NodeStatus};
 pub use write::WriteAttempt;
 
 use crate::config::{Config, RequestConfig};
+use batcher::ProposalBatcher;
 use crate::error::ServiceError;
 use crate::raft::identity::cluster_id_of;
 use crate::raft::{openraft_config, ClusterIdentity, LogStore, MetaReader, NetworkFactory, Raft, StateMachineStore};
@@ -44,6 +46,7 @@ pub enum NodeError {
 struct NodeInner {
     id: u64,
     raft: Raft,
+    batcher: ProposalBatcher,
     reader: MetaReader,
     channels: Channels,
     identity: ClusterIdentity,
@@ -79,8 +82,16 @@ impl Node {
         if restarted {
             hold_off_elections(&raft, config.raft.election_timeout_max * 2);
         }
-        let inner =
-            NodeInner { id: config.node_id, raft, reader, channels, identity, requests: config.requests.clone() };
+        let batcher = ProposalBatcher::start(raft.clone());
+        let inner = NodeInner {
+            id: config.node_id,
+            raft,
+            batcher,
+            reader,
+            channels,
+            identity,
+            requests: config.requests.clone(),
+        };
         Ok(Node { inner: Arc::new(inner) })
     }
 

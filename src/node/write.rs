@@ -1,10 +1,12 @@
-//! The write path: propose on the leader, or forward once to the leader over gRPC.
+//! The write path: propose on the leader (through the group-commit `batcher`), or forward once to
+//! the leader over gRPC.
 //!
 //! Retries only what certainly did not happen (no leader yet, the peer refused as not leader, the
 //! connection could not be made). A write that was sent and then timed out is reported as ambiguous.
 
 use openraft::error::{ClientWriteError, RaftError};
 
+use super::batcher::BatchFailure;
 use super::Node;
 use crate::error::ServiceError;
 use crate::meta::{Command, Response};
@@ -58,15 +60,16 @@ impl Node {
     /// One attempt to commit `command` on this node as leader; never forwards.
     pub async fn write_as_leader(&self, command: Command) -> WriteAttempt {
         let timeout = self.requests().write_timeout;
-        match tokio::time::timeout(timeout, self.raft().client_write(command)).await {
-            Ok(Ok(written)) => WriteAttempt::Finished(written.data.map_err(ServiceError::from)),
-            Ok(Err(RaftError::APIError(ClientWriteError::ForwardToLeader(_)))) => {
+        match tokio::time::timeout(timeout, self.inner.batcher.write(command)).await {
+            Ok(Ok(result)) => WriteAttempt::Finished(result.map_err(ServiceError::from)),
+            Ok(Err(BatchFailure::Raft(RaftError::APIError(ClientWriteError::ForwardToLeader(_))))) => {
                 WriteAttempt::NotDone("this node is not the leader".to_string())
             }
-            Ok(Err(RaftError::APIError(ClientWriteError::ChangeMembershipError(error)))) => {
+            Ok(Err(BatchFailure::Raft(RaftError::APIError(ClientWriteError::ChangeMembershipError(error))))) => {
                 WriteAttempt::Finished(Err(ServiceError::internal(error.to_string())))
             }
-            Ok(Err(RaftError::Fatal(error))) => WriteAttempt::NotDone(format!("raft stopped: {error}")),
+            Ok(Err(BatchFailure::Raft(RaftError::Fatal(error)))) => WriteAttempt::NotDone(format!("raft stopped: {error}")),
+            Ok(Err(BatchFailure::Malformed(message))) => WriteAttempt::Finished(Err(ServiceError::internal(message))),
             Err(_) => WriteAttempt::Finished(Err(ServiceError::ambiguous(format!(
                 "the write was not confirmed within {}ms; it may or may not have been applied, read before retrying",
                 timeout.as_millis()

@@ -12,7 +12,6 @@ use openraft::{
     AnyError, BasicNode, Entry, EntryPayload, LogId, OptionalSend, RaftSnapshotBuilder, Snapshot, SnapshotMeta,
     StorageError, StorageIOError, StoredMembership,
 };
-use serde::{Deserialize, Serialize};
 
 use super::TypeConfig;
 use crate::meta::{CommandResult, MetaState, Response};
@@ -55,13 +54,6 @@ impl MetaReader {
     }
 }
 
-/// The snapshot as stored and as sent to followers.
-#[derive(Serialize, Deserialize)]
-struct StoredSnapshot {
-    meta: SnapshotMeta<u64, BasicNode>,
-    data: Vec<u8>,
-}
-
 pub struct StateMachineStore {
     reader: MetaReader,
     storage: Storage,
@@ -78,12 +70,13 @@ fn snapshot_error(
 
 impl StateMachineStore {
     /// Loads the stored snapshot, if any, as the starting state.
+    #[allow(clippy::result_large_err)] // openraft's own error type, kept whole for its traits
     pub fn open(storage: Storage) -> Result<Self, RaftStorageError> {
         let store = StateMachineStore { reader: MetaReader::default(), storage, snapshots_built: 0 };
-        let stored: Option<StoredSnapshot> =
+        let stored: Option<(SnapshotMeta<u64, BasicNode>, Vec<u8>)> =
             store.storage.read_snapshot().map_err(|error| snapshot_error(StorageIOError::read_snapshot, error))?;
-        if let Some(stored) = stored {
-            store.replace_state(&stored.meta, &stored.data)?;
+        if let Some((meta, data)) = stored {
+            store.replace_state(&meta, &data)?;
         }
         Ok(store)
     }
@@ -96,6 +89,7 @@ impl StateMachineStore {
         self.reader.state.write().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    #[allow(clippy::result_large_err)] // openraft's own error type, kept whole for its traits
     fn replace_state(&self, meta: &SnapshotMeta<u64, BasicNode>, data: &[u8]) -> Result<(), RaftStorageError> {
         let decoded: MetaState =
             serde_json::from_slice(data).map_err(|error| snapshot_error(StorageIOError::read_snapshot, error))?;
@@ -110,23 +104,25 @@ impl StateMachineStore {
 
 impl RaftSnapshotBuilder<TypeConfig> for StateMachineStore {
     async fn build_snapshot(&mut self) -> Result<Snapshot<TypeConfig>, RaftStorageError> {
-        let (last_applied, last_membership, data) = self.reader.read(|state| {
-            let data = serde_json::to_vec(&state.meta);
-            (state.last_applied, state.last_membership.clone(), data)
-        });
-        let data = data.map_err(|error| snapshot_error(StorageIOError::write_snapshot, error))?;
+        // Only a copy is made under the lock (apply waits for it); encoding runs on a blocking thread.
+        let (last_applied, last_membership, state) = self
+            .reader
+            .read(|applied| (applied.last_applied, applied.last_membership.clone(), applied.meta.clone()));
+        let data = tokio::task::spawn_blocking(move || serde_json::to_vec(&state))
+            .await
+            .map_err(|error| snapshot_error(StorageIOError::write_snapshot, error))?
+            .map_err(|error| snapshot_error(StorageIOError::write_snapshot, error))?;
         self.snapshots_built += 1;
         let snapshot_id = match last_applied {
             Some(log_id) => format!("{}-{}-{}", log_id.leader_id.term, log_id.index, self.snapshots_built),
             None => format!("empty-{}", self.snapshots_built),
         };
         let meta = SnapshotMeta { last_log_id: last_applied, last_membership, snapshot_id };
-        let stored = StoredSnapshot { meta: meta.clone(), data };
         self.storage
-            .write_snapshot(&stored)
+            .write_snapshot(&meta, &data)
             .await
             .map_err(|error| snapshot_error(StorageIOError::write_snapshot, error))?;
-        Ok(Snapshot { meta, snapshot: Box::new(Cursor::new(stored.data)) })
+        Ok(Snapshot { meta, snapshot: Box::new(Cursor::new(data)) })
     }
 }
 
@@ -182,16 +178,15 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
     ) -> Result<(), RaftStorageError> {
         let data = snapshot.into_inner();
         self.replace_state(meta, &data)?;
-        let stored = StoredSnapshot { meta: meta.clone(), data };
         self.storage
-            .write_snapshot(&stored)
+            .write_snapshot(meta, &data)
             .await
             .map_err(|error| snapshot_error(StorageIOError::write_snapshot, error))
     }
 
     async fn get_current_snapshot(&mut self) -> Result<Option<Snapshot<TypeConfig>>, RaftStorageError> {
-        let stored: Option<StoredSnapshot> =
+        let stored: Option<(SnapshotMeta<u64, BasicNode>, Vec<u8>)> =
             self.storage.read_snapshot().map_err(|error| snapshot_error(StorageIOError::read_snapshot, error))?;
-        Ok(stored.map(|stored| Snapshot { meta: stored.meta, snapshot: Box::new(Cursor::new(stored.data)) }))
+        Ok(stored.map(|(meta, data)| Snapshot { meta, snapshot: Box::new(Cursor::new(data)) }))
     }
 }

@@ -33,11 +33,13 @@ pub async fn serve(
 ) -> Result<(), tonic::transport::Error> {
     let raft = RaftService::new(service.node().raft().clone(), service.node().identity().clone());
     let admin = AdminService::new(service);
+    // `Server::tcp_nodelay` applies only to listeners tonic binds itself: set it on this one, or
+    // small replies (raft acks, forwarded writes' answers) wait on Nagle and the peer's delayed ACK.
+    let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
     Server::builder()
-        .tcp_nodelay(true)
         .add_service(pb::raft_server::RaftServer::new(raft).max_decoding_message_size(MAX_MESSAGE_BYTES))
         .add_service(pb::admin_server::AdminServer::new(admin))
-        .serve_with_incoming_shutdown(TcpIncoming::from(listener), shutdown)
+        .serve_with_incoming_shutdown(incoming, shutdown)
         .await
 }
 

@@ -50,7 +50,7 @@ pub struct ImportCluster {
 pub(super) fn cluster_version(response: Response) -> Result<u64, ServiceError> {
     match response {
         Response::ClusterVersion(version) => Ok(version),
-        Response::Done | Response::Recovery(_) => {
+        Response::Done | Response::Recovery(_) | Response::Batch(_) => {
             Err(ServiceError::internal("the state machine answered no cluster version"))
         }
     }

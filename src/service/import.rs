@@ -35,7 +35,7 @@ impl MetaService {
             })
             .await?;
         let credentials = request.access.into_credentials();
-        let timeouts = DbTimeouts { connect: self.fleet_config().connect_timeout, query: self.fleet_config().query_timeout };
+        let timeouts = self.fleet_config().db_timeouts();
         let servers = discover(&request.nodes, &credentials, &timeouts).await?;
         let trees = replication_trees(&servers)?;
         let command = Command::ImportCluster {
@@ -68,7 +68,7 @@ async fn discover(
         }
         let endpoint =
             DbEndpoint { addr: addr.clone(), user: credentials.user.clone(), password: credentials.password.clone() };
-        let client = DbClient::new(endpoint, timeouts.clone());
+        let client = DbClient::new(endpoint, *timeouts);
         let state = client
             .probe()
             .await

@@ -25,6 +25,8 @@ pub enum StorageError {
     Corrupt { key: String, source: serde_json::Error },
     #[error("cannot encode value for {key}: {source}")]
     Encode { key: String, source: serde_json::Error },
+    #[error("the flush task ended before the flush did: {0}")]
+    FlushTask(String),
     #[error("data directory has format version {found}, this build reads version {FORMAT_VERSION}")]
     FormatVersion { found: u64 },
 }
@@ -94,8 +96,16 @@ impl Storage {
     }
 
     /// Waits until everything written so far is on disk.
+    ///
+    /// The wait runs on a tokio blocking thread, never on sled's own I/O pool: sled 0.34's
+    /// `flush_async` parks a pool thread until the buffer is written, and that write is queued on
+    /// the same pool, which in practice stays at seven threads per process. Seven flushes at
+    /// once (several in-process nodes under load) then wait on writes nobody runs, forever.
     pub async fn flush(&self) -> Result<(), StorageError> {
-        self.db.flush_async().await?;
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || db.flush())
+            .await
+            .map_err(|join| StorageError::FlushTask(join.to_string()))??;
         Ok(())
     }
 
@@ -161,18 +171,41 @@ impl Storage {
         Ok(())
     }
 
-    pub fn read_snapshot<T: DeserializeOwned>(&self) -> Result<Option<T>, StorageError> {
-        self.snapshot
-            .get(SNAPSHOT_TREE)?
-            .map(|raw| decode(SNAPSHOT_TREE, &raw))
-            .transpose()
+    /// The stored snapshot: its metadata and its data, as `write_snapshot` stored them. A snapshot
+    /// stored by an earlier build (one JSON document holding both) is read as well.
+    pub fn read_snapshot<M: DeserializeOwned>(&self) -> Result<Option<(M, Vec<u8>)>, StorageError> {
+        if let Some(raw_meta) = self.snapshot.get(SNAPSHOT_META_KEY)? {
+            let meta = decode(SNAPSHOT_META_KEY, &raw_meta)?;
+            let data = self.snapshot.get(SNAPSHOT_DATA_KEY)?.map(|raw| raw.to_vec()).unwrap_or_default();
+            return Ok(Some((meta, data)));
+        }
+        let Some(raw) = self.snapshot.get(LEGACY_SNAPSHOT_KEY)? else { return Ok(None) };
+        let legacy: LegacySnapshot<M> = decode(LEGACY_SNAPSHOT_KEY, &raw)?;
+        Ok(Some((legacy.meta, legacy.data)))
     }
 
-    /// Replaces the stored snapshot and flushes it.
-    pub async fn write_snapshot<T: Serialize>(&self, snapshot: &T) -> Result<(), StorageError> {
-        self.snapshot.insert(SNAPSHOT_TREE, encode(SNAPSHOT_TREE, snapshot)?)?;
+    /// Replaces the stored snapshot (metadata as JSON, data as the raw bytes, in one atomic batch)
+    /// and flushes it.
+    pub async fn write_snapshot<M: Serialize>(&self, meta: &M, data: &[u8]) -> Result<(), StorageError> {
+        let mut batch = sled::Batch::default();
+        batch.insert(SNAPSHOT_META_KEY, encode(SNAPSHOT_META_KEY, meta)?);
+        batch.insert(SNAPSHOT_DATA_KEY, data);
+        batch.remove(LEGACY_SNAPSHOT_KEY);
+        self.snapshot.apply_batch(batch)?;
         self.flush().await
     }
+}
+
+/// Before the snapshot's data was stored as raw bytes, meta and data were one JSON document (the
+/// data a JSON array of numbers, about four times its size) under this key.
+const LEGACY_SNAPSHOT_KEY: &str = "snapshot";
+const SNAPSHOT_META_KEY: &str = "meta";
+const SNAPSHOT_DATA_KEY: &str = "data";
+
+#[derive(serde::Deserialize)]
+struct LegacySnapshot<M> {
+    meta: M,
+    data: Vec<u8>,
 }
 
 const FORMAT_KEY_NAME: &str = "format_version";
@@ -198,6 +231,19 @@ mod tests {
         assert_eq!(storage.last_log::<u64>().unwrap(), Some(70));
         storage.purge_log_upto(4).unwrap();
         assert_eq!(storage.read_log::<u64>(0, 100).unwrap(), vec![50, 60, 70]);
+    }
+
+    #[tokio::test]
+    async fn snapshots_round_trip_as_raw_bytes_and_legacy_snapshots_are_read() {
+        let storage = Storage::temporary().unwrap();
+        assert_eq!(storage.read_snapshot::<String>().unwrap(), None);
+        let legacy = serde_json::json!({"meta": "m0", "data": [1, 2, 3]});
+        storage.snapshot.insert(LEGACY_SNAPSHOT_KEY, serde_json::to_vec(&legacy).unwrap()).unwrap();
+        assert_eq!(storage.read_snapshot::<String>().unwrap(), Some(("m0".to_string(), vec![1, 2, 3])));
+        storage.write_snapshot(&"m1", b"{\"state\": 1}").await.unwrap();
+        assert_eq!(storage.read_snapshot::<String>().unwrap(), Some(("m1".to_string(), b"{\"state\": 1}".to_vec())));
+        assert_eq!(storage.snapshot.get(SNAPSHOT_DATA_KEY).unwrap().as_deref(), Some(&b"{\"state\": 1}"[..]));
+        assert_eq!(storage.snapshot.get(LEGACY_SNAPSHOT_KEY).unwrap(), None, "the legacy key is removed");
     }
 
     #[test]

@@ -531,3 +531,37 @@ async fn raft_peers_are_listed_added_and_removed_through_a_follower() {
     assert_error("removing a removed node", &reply, 404, "not a member");
     cluster.shutdown().await;
 }
+
+async fn last_applied(api: &Api) -> u64 {
+    api.data(Method::GET, "/api/v1/status", Body::None, 200).await["last_applied"].as_u64().expect("last_applied")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_writes_share_raft_entries_and_keep_their_own_answers() {
+    // 120 creates at once, half to the leader and half through a follower, each name twice: the
+    // leader commits them in batches (fewer raft entries than writes), and every caller still gets
+    // its own answer: one 201 and one 409 per name, and every name exists afterwards.
+    let cluster = TestCluster::start(3).await;
+    let leader = Api::new(cluster.url(cluster.leader_index().await));
+    let follower = Api::new(cluster.url(cluster.follower_index().await));
+    let applied_before = last_applied(&leader).await;
+    let names: Vec<String> = (0..60).map(|n| format!("batch-{n}")).collect();
+    let writes = names.iter().chain(names.iter()).enumerate().map(|(index, name)| {
+        let api = if index % 2 == 0 { &leader } else { &follower };
+        async move { (name.clone(), api.post("/api/v1/namespaces", json!({"namespace": name})).await.status) }
+    });
+    let answers = futures::future::join_all(writes).await;
+    for name in &names {
+        let mut statuses: Vec<u16> = answers.iter().filter(|(written, _)| written == name).map(|(_, status)| *status).collect();
+        statuses.sort();
+        assert_eq!(statuses, [201, 409], "{name}");
+    }
+    let entries = last_applied(&leader).await - applied_before;
+    println!("{} writes committed in {entries} raft entries", answers.len());
+    assert!(entries < answers.len() as u64, "{entries} raft entries for {} writes", answers.len());
+    let listed = leader.data(Method::GET, "/api/v1/namespaces", Body::None, 200).await;
+    for name in &names {
+        assert!(listed["namespaces"].as_array().unwrap().iter().any(|listed| listed == name.as_str()), "{name} missing");
+    }
+    cluster.shutdown().await;
+}

@@ -65,6 +65,16 @@ impl Fleet {
         .await;
     }
 
+    /// Waits until the leader's latest probe of the master saw semi-sync replication active, so a
+    /// failover judges the master's last state as semi-synchronous (else it records possible loss).
+    async fn wait_master_observed_semi_sync(&self, master_id: &str) {
+        eventually("the master observed with semi-sync active", REPAIR_WITHIN, || async {
+            let (status, body) = get_json(&format!("{}/observations", self.cluster_url())).await;
+            (status == 200 && body["data"]["nodes"][master_id]["state"]["semi_sync_source_active"] == true).then_some(())
+        })
+        .await;
+    }
+
     /// (node id, addr) of shard 0's declared master.
     pub(crate) async fn master(&self) -> (String, String) {
         let (status, body) = get_json(&self.cluster_url()).await;
@@ -161,6 +171,7 @@ async fn sigkill_of_the_primary_fails_over_and_the_old_primary_rejoins() {
     let fleet = Fleet::start(111, json!({})).await;
     fleet.wait_all_healthy().await;
     let (old_master_id, old_master_addr) = fleet.master().await;
+    fleet.wait_master_observed_semi_sync(&old_master_id).await;
     let acknowledged: BTreeSet<u64> = {
         let master = fleet.server(&old_master_addr);
         let mut acknowledged = BTreeSet::new();

@@ -1,6 +1,6 @@
 //! MariaDB test servers: real `mariadbd` processes on loopback, each in its own temporary
 //! directory, for tests of what shardkeeper does to a MySQL/MariaDB fleet. No Docker and no system
-//! service: every server runs with `--no-defaults` on a port in 33000–39999 (never 3306), with its
+//! service: every server runs with `--no-defaults` on a port in 10000–19999 (never 3306), with its
 //! socket, pid file, log and data inside its temporary directory, and dies with its owner (Drop
 //! sends SIGKILL; the process also gets SIGKILL if the thread that spawned it dies).
 //!
@@ -356,14 +356,17 @@ fn log_tail(dir: &Path, from: u64) -> String {
     lines[lines.len().saturating_sub(40)..].join("\n")
 }
 
-/// A loopback port in 33000–39999 that was free a moment ago and that this process has not
-/// handed out before (so concurrent starts and restarts never compete for one).
+/// A loopback port in 10000–19999 that was free a moment ago and that this process has not
+/// handed out before (so concurrent starts and restarts never compete for one). The range is
+/// below Linux's ephemeral ports (32768+): an outgoing connection (a replica's IO thread, a
+/// pooled client) could otherwise hold a killed server's port as its local port for as long as
+/// it lives, and the restart could never bind it. `harness::free_port` uses 20000–31999.
 fn reserve_port() -> u16 {
     static HANDED_OUT: Mutex<Option<HashSet<u16>>> = Mutex::new(None);
     let mut handed_out = HANDED_OUT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let handed_out = handed_out.get_or_insert_with(HashSet::new);
     loop {
-        let port = 33_000 + rand::random::<u16>() % 7_000;
+        let port = 10_000 + rand::random::<u16>() % 10_000;
         if !handed_out.contains(&port) && std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
             handed_out.insert(port);
             return port;

@@ -228,6 +228,33 @@ async fn mysql_client_promotes_a_replica_and_reattaches_the_old_primary() {
 }
 
 #[tokio::test]
+async fn mysql_client_promotes_promptly_while_the_source_is_frozen() {
+    // A failover promotes a replica whose source went silent: STOP SLAVE then waits for the IO
+    // thread's read of the source to time out (slave_net_timeout, 2 s as shardkeeper attaches
+    // replicas), which fits the stop's own bound (query timeout + 2 x replica_net_timeout).
+    let servers = start_many(2, 311).await;
+    let (old, new) = (client(&servers[0]), client(&servers[1]));
+    new.repoint(&source_of(&servers[0]), true)
+        .await
+        .expect("repoint");
+    app_write(&servers[0], &[1, 2]).await;
+    let state = caught_up(&old, &new).await;
+    assert!(state.semi_sync_replica_enabled);
+
+    servers[0].pause();
+    let started = Instant::now();
+    let promoted = new.promote(true).await;
+    let took = started.elapsed();
+    servers[0].resume();
+    promoted.expect("promotion while the source is frozen");
+    println!("promotion with a frozen source took {} ms", took.as_millis());
+    let state = new.probe().await.expect("probe");
+    assert_eq!(state.replica, None);
+    assert!(!state.read_only);
+    assert_eq!(row_count(&new).await, Some(2));
+}
+
+#[tokio::test]
 async fn mysql_client_fences_a_primary() {
     // read_only plus killing client sessions stops an application cold: its open session is gone
     // and a new one cannot write; system threads and our own session survive.
@@ -344,6 +371,7 @@ async fn mysql_client_fails_fast_on_a_frozen_server() {
     let timeouts = DbTimeouts {
         connect: Duration::from_millis(500),
         query: Duration::from_millis(500),
+        ..DbTimeouts::default()
     };
     let db = client_with(&server, timeouts);
     db.probe().await.expect("probe while running");
