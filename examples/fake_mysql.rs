@@ -22,10 +22,12 @@
 //! every `cargo test` of the project would compile. What is implemented: the v10 handshake with
 //! `mysql_native_password` (any user, any password is accepted), `CLIENT_DEPRECATE_EOF` text
 //! result sets, `COM_QUERY`, `COM_PING`, `COM_QUIT`; every other command answers an error. Result
-//! packets are built once at start-up, so a probe costs the fake two small writes.
+//! packets are built once at start-up, so a probe costs the fake one small write. Multi-statement
+//! queries are understood only in the form shardkeeper's probe uses.
 //!
 //! Statements answered: `SELECT @@version, @@session.sql_mode` (connect), the probe
-//! (`SELECT @@global.version, @@global.server_id, ...`), `SHOW SLAVE STATUS`,
+//! (`SELECT @@global.version, @@global.server_id, ...`), alone or followed by `; SHOW SLAVE STATUS`
+//! in one query (two result sets: what shardkeeper sends), `SHOW SLAVE STATUS`,
 //! `SELECT @@global.gtid_binlog_state, @@global.gtid_slave_pos`. Anything else (a repair would
 //! be: `SET GLOBAL ...`, `CHANGE MASTER ...`) answers OK, is counted as `other` and its first
 //! occurrences are logged to stderr: a healthy benchmark run shows `other=0`.
@@ -77,6 +79,8 @@ const SERVER_CAPABILITIES: u32 = CLIENT_LONG_PASSWORD
     | CLIENT_DEPRECATE_EOF;
 /// SERVER_STATUS_AUTOCOMMIT.
 const STATUS_FLAGS: u16 = 0x0002;
+/// Status flag: another result set of the same query follows.
+const SERVER_MORE_RESULTS_EXISTS: u16 = 0x0008;
 
 // Column types.
 const TYPE_LONGLONG: u8 = 0x08;
@@ -145,6 +149,11 @@ const SLAVE_STATUS_COLUMNS: &[(&str, u8)] = &[
     ("Slave_Transactional_Groups", TYPE_LONGLONG),
     ("Replicate_Rewrite_DB", TYPE_VAR_STRING),
 ];
+
+/// The sequence number that `SHOW SLAVE STATUS` starts at when it follows the probe in one
+/// multi-statement answer: the probe took its count packet, its column definitions, one row and
+/// its terminator.
+const SLAVE_STATUS_AFTER_PROBE_SEQ: u8 = PROBE_COLUMNS.len() as u8 + 4;
 
 /// The probe's columns (see `dialect::probe`): names as MariaDB would show the expressions.
 const PROBE_COLUMNS: &[(&str, u8)] = &[
@@ -254,9 +263,9 @@ fn lenenc_str(out: &mut Vec<u8>, text: &[u8]) {
 }
 
 /// OK packet payload (`header` 0x00, or 0xfe for the end of a result set with DEPRECATE_EOF).
-fn ok_payload(header: u8) -> Vec<u8> {
+fn ok_payload(header: u8, status_flags: u16) -> Vec<u8> {
     let mut payload = vec![header, 0, 0];
-    payload.extend_from_slice(&STATUS_FLAGS.to_le_bytes());
+    payload.extend_from_slice(&status_flags.to_le_bytes());
     payload.extend_from_slice(&0u16.to_le_bytes());
     payload
 }
@@ -270,12 +279,13 @@ fn error_payload(code: u16, state: &str, message: &str) -> Vec<u8> {
     payload
 }
 
-/// The result-set header: column count and column definitions, sequence numbers from 1.
-fn result_header(columns: &[(&str, u8)]) -> Vec<u8> {
+/// The result-set header: column count and column definitions, sequence numbers from
+/// `first_seq` (1 for a query's first result set; a later one continues the numbering).
+fn result_header(columns: &[(&str, u8)], first_seq: u8) -> Vec<u8> {
     let mut out = Vec::new();
     let mut count = Vec::new();
     lenenc_int(&mut count, columns.len() as u64);
-    packet(&mut out, 1, &count);
+    packet(&mut out, first_seq, &count);
     for (index, (name, kind)) in columns.iter().enumerate() {
         let mut def = Vec::new();
         lenenc_str(&mut def, b"def");
@@ -293,7 +303,7 @@ fn result_header(columns: &[(&str, u8)]) -> Vec<u8> {
         def.extend_from_slice(&flags.to_le_bytes());
         def.push(0);
         def.extend_from_slice(&[0, 0]);
-        packet(&mut out, (index + 2) as u8, &def);
+        packet(&mut out, first_seq.wrapping_add(index as u8 + 1), &def);
     }
     out
 }
@@ -305,9 +315,17 @@ struct ResultSet {
 }
 
 impl ResultSet {
-    fn new(header: &Arc<Vec<u8>>, columns: usize, rows: &[Vec<Option<String>>]) -> ResultSet {
+    /// `header` made by `result_header(columns, first_seq)`; `more_results`: another result set
+    /// of the same query follows (SERVER_MORE_RESULTS_EXISTS in the terminator).
+    fn new(
+        header: &Arc<Vec<u8>>,
+        first_seq: u8,
+        columns: usize,
+        rows: &[Vec<Option<String>>],
+        more_results: bool,
+    ) -> ResultSet {
         let mut body = Vec::new();
-        let mut seq = (columns + 2) as u8;
+        let mut seq = first_seq.wrapping_add(columns as u8 + 1);
         for row in rows {
             assert_eq!(row.len(), columns);
             let mut payload = Vec::new();
@@ -320,7 +338,8 @@ impl ResultSet {
             packet(&mut body, seq, &payload);
             seq = seq.wrapping_add(1);
         }
-        packet(&mut body, seq, &ok_payload(0xfe));
+        let flags = if more_results { STATUS_FLAGS | SERVER_MORE_RESULTS_EXISTS } else { STATUS_FLAGS };
+        packet(&mut body, seq, &ok_payload(0xfe, flags));
         ResultSet { header: header.clone(), body }
     }
 
@@ -335,6 +354,8 @@ struct Endpoint {
     connect: ResultSet,
     probe: ResultSet,
     slave_status: ResultSet,
+    /// The answer to the probe sent as one multi-statement query with `SHOW SLAVE STATUS`.
+    probe_and_slave_status: (ResultSet, ResultSet),
     gtid: ResultSet,
 }
 
@@ -343,6 +364,8 @@ struct Headers {
     connect: Arc<Vec<u8>>,
     probe: Arc<Vec<u8>>,
     slave_status: Arc<Vec<u8>>,
+    /// `SHOW SLAVE STATUS` as the second result set after the probe's.
+    slave_status_after_probe: Arc<Vec<u8>>,
     gtid: Arc<Vec<u8>>,
 }
 
@@ -414,11 +437,22 @@ impl Endpoint {
                 .collect();
             vec![columns]
         };
+        let probe_rows = [probe_row];
         Endpoint {
-            connect: ResultSet::new(&headers.connect, CONNECT_COLUMNS.len(), &[vec![text(VERSION), text(SQL_MODE)]]),
-            probe: ResultSet::new(&headers.probe, PROBE_COLUMNS.len(), &[probe_row]),
-            slave_status: ResultSet::new(&headers.slave_status, SLAVE_STATUS_COLUMNS.len(), &slave_rows),
-            gtid: ResultSet::new(&headers.gtid, GTID_COLUMNS.len(), &[vec![text(&gtids), text(&slave_pos)]]),
+            connect: ResultSet::new(&headers.connect, 1, CONNECT_COLUMNS.len(), &[vec![text(VERSION), text(SQL_MODE)]], false),
+            probe: ResultSet::new(&headers.probe, 1, PROBE_COLUMNS.len(), &probe_rows, false),
+            slave_status: ResultSet::new(&headers.slave_status, 1, SLAVE_STATUS_COLUMNS.len(), &slave_rows, false),
+            probe_and_slave_status: (
+                ResultSet::new(&headers.probe, 1, PROBE_COLUMNS.len(), &probe_rows, true),
+                ResultSet::new(
+                    &headers.slave_status_after_probe,
+                    SLAVE_STATUS_AFTER_PROBE_SEQ,
+                    SLAVE_STATUS_COLUMNS.len(),
+                    &slave_rows,
+                    false,
+                ),
+            ),
+            gtid: ResultSet::new(&headers.gtid, 1, GTID_COLUMNS.len(), &[vec![text(&gtids), text(&slave_pos)]], false),
         }
     }
 }
@@ -450,10 +484,11 @@ fn main() {
 
 async fn serve(args: Args) {
     let headers = Headers {
-        connect: Arc::new(result_header(CONNECT_COLUMNS)),
-        probe: Arc::new(result_header(PROBE_COLUMNS)),
-        slave_status: Arc::new(result_header(SLAVE_STATUS_COLUMNS)),
-        gtid: Arc::new(result_header(GTID_COLUMNS)),
+        connect: Arc::new(result_header(CONNECT_COLUMNS, 1)),
+        probe: Arc::new(result_header(PROBE_COLUMNS, 1)),
+        slave_status: Arc::new(result_header(SLAVE_STATUS_COLUMNS, 1)),
+        slave_status_after_probe: Arc::new(result_header(SLAVE_STATUS_COLUMNS, SLAVE_STATUS_AFTER_PROBE_SEQ)),
+        gtid: Arc::new(result_header(GTID_COLUMNS, 1)),
     };
     let stats = Arc::new(Stats::default());
     let connection_ids = Arc::new(AtomicU64::new(u64::from(args.first) * 1_000 + 100));
@@ -565,7 +600,7 @@ async fn session(mut stream: TcpStream, endpoint: &Endpoint, stats: &Stats, conn
     // The handshake response: any user, any password.
     let Some(seq) = read_packet(&mut reader, &mut buf).await? else { return Ok(()) };
     out.clear();
-    packet(&mut out, seq.wrapping_add(1), &ok_payload(0x00));
+    packet(&mut out, seq.wrapping_add(1), &ok_payload(0x00, STATUS_FLAGS));
     writer.write_all(&out).await?;
     while let Some(_seq) = read_packet(&mut reader, &mut buf).await? {
         out.clear();
@@ -574,7 +609,7 @@ async fn session(mut stream: TcpStream, endpoint: &Endpoint, stats: &Stats, conn
             COM_QUIT => return Ok(()),
             COM_PING | COM_INIT_DB => {
                 stats.ping.fetch_add(1, Ordering::Relaxed);
-                packet(&mut out, 1, &ok_payload(0x00));
+                packet(&mut out, 1, &ok_payload(0x00, STATUS_FLAGS));
             }
             COM_QUERY => answer_query(body, endpoint, stats, &mut out),
             other => {
@@ -590,7 +625,13 @@ async fn session(mut stream: TcpStream, endpoint: &Endpoint, stats: &Stats, conn
 
 fn answer_query(sql: &[u8], endpoint: &Endpoint, stats: &Stats, out: &mut Vec<u8>) {
     let starts = |prefix: &[u8]| sql.len() >= prefix.len() && sql[..prefix.len()].eq_ignore_ascii_case(prefix);
-    if starts(b"SELECT @@global.version, @@global.server_id") {
+    if starts(b"SELECT @@global.version, @@global.server_id") && sql.ends_with(b"; SHOW SLAVE STATUS") {
+        stats.probe.fetch_add(1, Ordering::Relaxed);
+        stats.slave_status.fetch_add(1, Ordering::Relaxed);
+        let (probe, slave_status) = &endpoint.probe_and_slave_status;
+        probe.write_into(out);
+        slave_status.write_into(out);
+    } else if starts(b"SELECT @@global.version, @@global.server_id") {
         stats.probe.fetch_add(1, Ordering::Relaxed);
         endpoint.probe.write_into(out);
     } else if starts(b"SHOW SLAVE STATUS") {
@@ -609,6 +650,6 @@ fn answer_query(sql: &[u8], endpoint: &Endpoint, stats: &Stats, out: &mut Vec<u8
         if logged.len() < 50 && logged.insert(statement.clone()) {
             eprintln!("fake_mysql: unexpected statement answered OK: {statement}");
         }
-        packet(out, 1, &ok_payload(0x00));
+        packet(out, 1, &ok_payload(0x00, STATUS_FLAGS));
     }
 }

@@ -276,6 +276,12 @@ pub fn probe(flavor: Flavor, spare: Option<u32>) -> String {
     }
 }
 
+/// What a probe sends: [`probe`] and the replica status as one multi-statement query, so that
+/// a probe is one round trip (two result sets: the probe row, then the replica status rows).
+pub fn probe_with_replica_status(flavor: Flavor, spare: Option<u32>) -> String {
+    format!("{}; {}", probe(flavor, spare), replica_status(flavor))
+}
+
 const PROBE_COLUMNS: usize = 12;
 
 /// The probe row, interpreted (everything of `ServerState` but the replica status).

@@ -251,6 +251,14 @@ fn probe_statements() {
         [maria, mysql.clone(), mysql]
     );
     assert!(probe(Flavor::MariaDb, Some(9)).contains("ID <> CONNECTION_ID() AND ID <> 9 AND"));
+    assert_eq!(
+        per_flavor(|f| probe_with_replica_status(f, Some(9))),
+        [
+            format!("{}; SHOW SLAVE STATUS", probe(Flavor::MariaDb, Some(9))),
+            format!("{}; SHOW REPLICA STATUS", probe(Flavor::MySql80, Some(9))),
+            format!("{}; SHOW REPLICA STATUS", probe(Flavor::MySql84, Some(9))),
+        ]
+    );
 }
 
 fn row(values: &[Option<&str>]) -> Vec<Option<String>> {

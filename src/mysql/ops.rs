@@ -5,10 +5,10 @@
 
 use std::time::Duration;
 
-use mysql_async::Params;
+use mysql_async::{Params, Row};
 
 use crate::mysql::dialect;
-use crate::mysql::session::Session;
+use crate::mysql::session::{row_map, row_values, Session};
 use crate::mysql::status::{default_channel, is_read_column, join_host_port, parse_replica_status};
 use crate::mysql::{
     DbError, GtidSet, MariaDbGtids, ReplicaStatus, ReplicationSource, ServerState,
@@ -21,13 +21,14 @@ impl Session {
         // The statement only changes with `spare`: built once per session, not once per probe.
         let sql = match self.probe_sql.take() {
             Some((built_for, sql)) if built_for == spare => sql,
-            _ => dialect::probe(self.flavor, spare),
+            _ => dialect::probe_with_replica_status(self.flavor, spare),
         };
-        let row = self.first_row("probe", &sql).await;
+        let result_sets = self.two_row_sets("probe", &sql).await;
         self.probe_sql = Some((spare, sql));
-        let row = row?.unwrap_or_default();
+        let (probe_rows, replica_rows) = result_sets?;
+        let row = probe_rows.first().map(row_values).unwrap_or_default();
         let vars = dialect::parse_probe(self.flavor, &self.addr, &row)?;
-        let replica = self.replica_status().await?;
+        let replica = self.interpret_replica_status(&replica_rows)?;
         Ok(ServerState {
             version: vars.version,
             flavor: self.flavor,
@@ -46,9 +47,13 @@ impl Session {
     }
 
     pub(crate) async fn replica_status(&mut self) -> Result<Option<ReplicaStatus>, DbError> {
-        let rows = self
-            .row_maps("replica status", dialect::replica_status(self.flavor), is_read_column)
-            .await?;
+        let rows = self.rows("replica status", dialect::replica_status(self.flavor)).await?;
+        self.interpret_replica_status(&rows)
+    }
+
+    /// The default channel's row of a replica status answer, if replication is configured.
+    fn interpret_replica_status(&self, rows: &[Row]) -> Result<Option<ReplicaStatus>, DbError> {
+        let rows = rows.iter().map(|row| row_map(row, is_read_column)).collect();
         match default_channel(rows) {
             None => Ok(None),
             Some(row) => parse_replica_status(self.flavor, &self.addr, &row).map(Some),

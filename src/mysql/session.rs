@@ -195,6 +195,23 @@ impl Session {
         bounded(&self.addr, op, self.query_timeout, None, step).await
     }
 
+    /// Runs a query of two statements (text protocol) and answers the rows of each.
+    pub(crate) async fn two_row_sets(
+        &mut self,
+        op: &str,
+        sql: &str,
+    ) -> Result<(Vec<Row>, Vec<Row>), DbError> {
+        let conn = &mut self.conn;
+        let step = async move {
+            let mut result = conn.query_iter(sql).await?;
+            let first = result.collect::<Row>().await?;
+            let second = result.collect::<Row>().await?;
+            result.drop_result().await?;
+            Ok((first, second))
+        };
+        bounded(&self.addr, op, self.query_timeout, None, step).await
+    }
+
     /// The values of the first row, if any.
     pub(crate) async fn first_row(
         &mut self,
