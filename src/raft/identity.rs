@@ -117,7 +117,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_member_adopts_the_first_id_and_then_refuses_others() {
-        let identity = ClusterIdentity::load(Storage::temporary().unwrap()).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let identity = ClusterIdentity::load(Storage::open(dir.path()).unwrap()).unwrap();
         assert_eq!(identity.admit(Some("one")).await, Ok(()));
         assert_eq!(identity.get().as_deref(), Some("one"));
         assert!(identity.admit(Some("two")).await.is_err());

@@ -12,6 +12,10 @@ use crate::storage::{Record, Storage};
 
 type RaftStorageError = StorageError<u64>;
 
+/// A log flush at least this long is logged: openraft 0.9's core waits for every flush, so a
+/// follower that flushes for longer than its election timeout hears no heartbeat meanwhile.
+const SLOW_FLUSH: std::time::Duration = std::time::Duration::from_millis(100);
+
 #[derive(Clone)]
 pub struct LogStore {
     storage: Storage,
@@ -104,7 +108,11 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         self.storage
             .append_log(entries.into_iter().map(|entry| (entry.log_id.index, entry)))
             .map_err(write_logs)?;
+        let started = std::time::Instant::now();
         let flushed = self.storage.flush().await;
+        if started.elapsed() >= SLOW_FLUSH {
+            tracing::warn!(flush_ms = started.elapsed().as_millis() as u64, "slow raft log flush: the raft core waits for it");
+        }
         let outcome = flushed.as_ref().map(|_| ()).map_err(|error| std::io::Error::other(error.to_string()));
         callback.log_io_completed(outcome);
         flushed.map_err(write_logs)

@@ -1,12 +1,17 @@
-//! Durable storage on sled: the only module that imports sled.
+//! Durable storage: the only module that imports sled.
 //!
-//! Owns the on-disk layout: a format version, and three typed key spaces
-//! (raft log entries by index, raft's own small records, the latest state-machine snapshot).
-//! Values are JSON so the directory stays inspectable. Must not know raft semantics beyond keys.
+//! Owns the on-disk layout: in sled, a format version and two typed key spaces (raft log entries
+//! by index, raft's own small records); beside sled's files, the latest state-machine snapshot
+//! (`snapshot_file`). Values are JSON so the directory stays inspectable. Must not know raft
+//! semantics beyond keys.
+
+mod snapshot_file;
 
 use std::path::Path;
 
 use serde::de::DeserializeOwned;
+
+use snapshot_file::SnapshotFile;
 use serde::Serialize;
 
 /// Bumped whenever the on-disk layout changes incompatibly.
@@ -15,6 +20,7 @@ pub const FORMAT_VERSION: u64 = 1;
 const FORMAT_KEY: &[u8] = b"format_version";
 const LOG_TREE: &str = "raft_log";
 const RECORDS_TREE: &str = "raft_records";
+/// Where earlier builds kept the snapshot; read when there is no snapshot file yet.
 const SNAPSHOT_TREE: &str = "snapshot";
 
 #[derive(Debug, thiserror::Error)]
@@ -25,8 +31,10 @@ pub enum StorageError {
     Corrupt { key: String, source: serde_json::Error },
     #[error("cannot encode value for {key}: {source}")]
     Encode { key: String, source: serde_json::Error },
-    #[error("the flush task ended before the flush did: {0}")]
-    FlushTask(String),
+    #[error("the blocking {task} task ended before it finished: {reason}")]
+    BlockingTask { task: &'static str, reason: String },
+    #[error("snapshot file i/o failed: {0}")]
+    SnapshotFile(std::io::Error),
     #[error("data directory has format version {found}, this build reads version {FORMAT_VERSION}")]
     FormatVersion { found: u64 },
 }
@@ -59,22 +67,13 @@ pub struct Storage {
     log: sled::Tree,
     records: sled::Tree,
     snapshot: sled::Tree,
+    snapshot_file: SnapshotFile,
 }
 
 impl Storage {
     /// Opens (or creates) the store in `dir`, checking the format version.
     pub fn open(dir: &Path) -> Result<Self, StorageError> {
         let db = sled::Config::new().path(dir).open()?;
-        Self::from_db(db)
-    }
-
-    /// A throwaway store for tests, deleted when dropped.
-    pub fn temporary() -> Result<Self, StorageError> {
-        let db = sled::Config::new().temporary(true).open()?;
-        Self::from_db(db)
-    }
-
-    fn from_db(db: sled::Db) -> Result<Self, StorageError> {
         match db.get(FORMAT_KEY)? {
             Some(raw) => {
                 let found = decode::<u64>(FORMAT_KEY_NAME, &raw)?;
@@ -91,6 +90,7 @@ impl Storage {
             log: db.open_tree(LOG_TREE)?,
             records: db.open_tree(RECORDS_TREE)?,
             snapshot: db.open_tree(SNAPSHOT_TREE)?,
+            snapshot_file: SnapshotFile::in_dir(dir),
             db,
         })
     }
@@ -105,7 +105,7 @@ impl Storage {
         let db = self.db.clone();
         tokio::task::spawn_blocking(move || db.flush())
             .await
-            .map_err(|join| StorageError::FlushTask(join.to_string()))??;
+            .map_err(|join| StorageError::BlockingTask { task: "flush", reason: join.to_string() })??;
         Ok(())
     }
 
@@ -171,9 +171,13 @@ impl Storage {
         Ok(())
     }
 
-    /// The stored snapshot: its metadata and its data, as `write_snapshot` stored them. A snapshot
-    /// stored by an earlier build (one JSON document holding both) is read as well.
+    /// The stored snapshot: its metadata and its data, as `write_snapshot` stored them. Where
+    /// there is no snapshot file yet, the snapshot an earlier build kept in sled (metadata and
+    /// data under two keys, or before that one JSON document holding both).
     pub fn read_snapshot<M: DeserializeOwned>(&self) -> Result<Option<(M, Vec<u8>)>, StorageError> {
+        if let Some(stored) = self.snapshot_file.read().map_err(StorageError::SnapshotFile)? {
+            return Ok(Some((decode(SNAPSHOT_META_KEY, &stored.meta)?, stored.data)));
+        }
         if let Some(raw_meta) = self.snapshot.get(SNAPSHOT_META_KEY)? {
             let meta = decode(SNAPSHOT_META_KEY, &raw_meta)?;
             let data = self.snapshot.get(SNAPSHOT_DATA_KEY)?.map(|raw| raw.to_vec()).unwrap_or_default();
@@ -184,20 +188,33 @@ impl Storage {
         Ok(Some((legacy.meta, legacy.data)))
     }
 
-    /// Replaces the stored snapshot (metadata as JSON, data as the raw bytes, in one atomic batch)
-    /// and flushes it.
-    pub async fn write_snapshot<M: Serialize>(&self, meta: &M, data: &[u8]) -> Result<(), StorageError> {
-        let mut batch = sled::Batch::default();
-        batch.insert(SNAPSHOT_META_KEY, encode(SNAPSHOT_META_KEY, meta)?);
-        batch.insert(SNAPSHOT_DATA_KEY, data);
-        batch.remove(LEGACY_SNAPSHOT_KEY);
-        self.snapshot.apply_batch(batch)?;
-        self.flush().await
+    /// [`read_snapshot`](Self::read_snapshot) on a blocking thread.
+    pub async fn read_snapshot_in_background<M: DeserializeOwned + Send + 'static>(
+        &self,
+    ) -> Result<Option<(M, Vec<u8>)>, StorageError> {
+        let storage = self.clone();
+        tokio::task::spawn_blocking(move || storage.read_snapshot())
+            .await
+            .map_err(|join| StorageError::BlockingTask { task: "snapshot read", reason: join.to_string() })?
+    }
+
+    /// Replaces the stored snapshot durably (on a blocking thread) and hands the data back.
+    pub async fn write_snapshot<M: Serialize>(&self, meta: &M, data: Vec<u8>) -> Result<Vec<u8>, StorageError> {
+        let meta = encode(SNAPSHOT_META_KEY, meta)?;
+        let file = self.snapshot_file.clone();
+        let data = tokio::task::spawn_blocking(move || file.write(&meta, &data).map(|()| data))
+            .await
+            .map_err(|join| StorageError::BlockingTask { task: "snapshot write", reason: join.to_string() })?
+            .map_err(StorageError::SnapshotFile)?;
+        if !self.snapshot.is_empty() {
+            self.snapshot.clear()?;
+        }
+        Ok(data)
     }
 }
 
-/// Before the snapshot's data was stored as raw bytes, meta and data were one JSON document (the
-/// data a JSON array of numbers, about four times its size) under this key.
+/// Before the snapshot had its own file and its data was stored as raw bytes, meta and data were
+/// one JSON document in sled (the data a JSON array of numbers, about four times its size).
 const LEGACY_SNAPSHOT_KEY: &str = "snapshot";
 const SNAPSHOT_META_KEY: &str = "meta";
 const SNAPSHOT_DATA_KEY: &str = "data";
@@ -224,7 +241,8 @@ mod tests {
 
     #[test]
     fn log_ranges_truncate_and_purge() {
-        let storage = Storage::temporary().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let storage = Storage::open(dir.path()).unwrap();
         storage.append_log((1..=10u64).map(|index| (index, index * 10))).unwrap();
         assert_eq!(storage.read_log::<u64>(3, 6).unwrap(), vec![30, 40, 50]);
         storage.truncate_log_from(8).unwrap();
@@ -234,16 +252,24 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn snapshots_round_trip_as_raw_bytes_and_legacy_snapshots_are_read() {
-        let storage = Storage::temporary().unwrap();
+    async fn snapshots_live_in_their_file_and_those_of_earlier_builds_are_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = Storage::open(dir.path()).unwrap();
         assert_eq!(storage.read_snapshot::<String>().unwrap(), None);
         let legacy = serde_json::json!({"meta": "m0", "data": [1, 2, 3]});
         storage.snapshot.insert(LEGACY_SNAPSHOT_KEY, serde_json::to_vec(&legacy).unwrap()).unwrap();
         assert_eq!(storage.read_snapshot::<String>().unwrap(), Some(("m0".to_string(), vec![1, 2, 3])));
-        storage.write_snapshot(&"m1", b"{\"state\": 1}").await.unwrap();
-        assert_eq!(storage.read_snapshot::<String>().unwrap(), Some(("m1".to_string(), b"{\"state\": 1}".to_vec())));
-        assert_eq!(storage.snapshot.get(SNAPSHOT_DATA_KEY).unwrap().as_deref(), Some(&b"{\"state\": 1}"[..]));
-        assert_eq!(storage.snapshot.get(LEGACY_SNAPSHOT_KEY).unwrap(), None, "the legacy key is removed");
+        storage.snapshot.insert(SNAPSHOT_META_KEY, &b"\"m1\""[..]).unwrap();
+        storage.snapshot.insert(SNAPSHOT_DATA_KEY, &b"d1"[..]).unwrap();
+        assert_eq!(storage.read_snapshot::<String>().unwrap(), Some(("m1".to_string(), b"d1".to_vec())));
+
+        let data = storage.write_snapshot(&"m2", b"{\"state\": 2}".to_vec()).await.unwrap();
+        assert_eq!(data, b"{\"state\": 2}");
+        assert!(storage.snapshot.is_empty(), "the copies kept in sled are removed");
+        drop(storage);
+        let reopened = Storage::open(dir.path()).unwrap();
+        let expected = Some(("m2".to_string(), b"{\"state\": 2}".to_vec()));
+        assert_eq!(reopened.read_snapshot_in_background::<String>().await.unwrap(), expected);
     }
 
     #[test]
