@@ -1,6 +1,8 @@
-//! A small load generator for the closing notes until the benchmark tool exists: N concurrent
+//! A small load generator for experiments against a cluster you started yourself: N concurrent
 //! clients create namespaces (one raft write each) against one REST address for a while, then the
-//! throughput and latency percentiles are printed.
+//! throughput and latency percentiles are printed (docs/benchmarks.md, "elections under load",
+//! used it against three nodes with their logs at info level). The benchmark proper, with etcd
+//! beside it, is `examples/bench.rs`.
 //!
 //! `cargo run --release --example write_load -- http://127.0.0.1:9701 64 10`
 

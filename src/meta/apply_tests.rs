@@ -501,3 +501,18 @@ fn replays_deterministically() {
 
 #[path = "apply_rejection_tests.rs"]
 mod rejections;
+
+/// Snapshots and readers copy the state under the state machine's lock: the copy must share the
+/// namespaces (constant time) and stay unchanged when the state moves on.
+#[test]
+fn a_copy_of_the_state_shares_the_namespaces_and_keeps_its_own_view() {
+    let mut state = prepared(&base(), no_edit);
+    let copy = state.clone();
+    assert!(copy.namespaces.ptr_eq(&state.namespaces), "the copy shares the namespaces map");
+    state.apply(&create_ns("later")).expect("create namespace later");
+    state.apply(&promote(0, 1)).expect("promote db1");
+    assert!(!copy.namespaces.ptr_eq(&state.namespaces));
+    assert!(copy.namespace("later").is_none() && state.namespace("later").is_some());
+    assert_ne!(layout(&copy), layout(&state), "the copy keeps the old master");
+    assert_eq!(copy, prepared(&base(), no_edit));
+}
