@@ -227,6 +227,14 @@ fn sessions_and_kill() {
 }
 
 #[test]
+fn semi_sync_kill_connection_is_bounded_on_mariadb_only() {
+    assert_eq!(
+        ALL.map(bound_semi_sync_kill_connection),
+        [Some("SET GLOBAL rpl_semi_sync_slave_kill_conn_timeout = 1"), None, None]
+    );
+}
+
+#[test]
 fn probe_statements() {
     let count = format!("(SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE {FILTER})");
     let maria = format!(

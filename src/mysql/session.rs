@@ -11,7 +11,7 @@ use mysql_async::{Conn, OptsBuilder, Params, Row, Value};
 
 use crate::mysql::dialect::{self, SqlWithSecret};
 use crate::mysql::status::StatusRow;
-use crate::mysql::{DbEndpoint, DbError, DbTimeouts, Flavor};
+use crate::mysql::{DbEndpoint, DbError, DbTimeouts, Flavor, ER_UNKNOWN_SYSTEM_VARIABLE};
 
 /// How long a discarded connection gets to say goodbye before its socket is just closed.
 const CLOSE_GRACE: Duration = Duration::from_millis(500);
@@ -237,8 +237,16 @@ impl Session {
         bounded(&self.addr, op, self.query_timeout, None, step).await
     }
 
-    /// Stops replication, allowing for an IO thread blocked on a silent source.
+    /// Stops replication, allowing for an IO thread blocked on a silent source, after bounding
+    /// the semi-sync replica's goodbye to that source (`dialect::bound_semi_sync_kill_connection`;
+    /// a server without the setting is left as it is).
     pub(crate) async fn stop_replication(&mut self) -> Result<(), DbError> {
+        if let Some(sql) = dialect::bound_semi_sync_kill_connection(self.flavor) {
+            match self.execute_as("bound semi-sync kill connection", sql).await {
+                Err(e) if e.server_code() == Some(ER_UNKNOWN_SYSTEM_VARIABLE) => {}
+                other => other?,
+            }
+        }
         let step = self.conn.query_drop(dialect::stop_replication(self.flavor));
         bounded(&self.addr, "stop replication", self.stop_replication_timeout, None, step).await
     }

@@ -252,6 +252,11 @@ async fn mysql_client_promotes_promptly_while_the_source_is_frozen() {
     assert_eq!(state.replica, None);
     assert!(!state.read_only);
     assert_eq!(row_count(&new).await, Some(2));
+    assert_eq!(
+        servers[1].query_value("SELECT @@global.rpl_semi_sync_slave_kill_conn_timeout").await.as_deref(),
+        Some("1"),
+        "stopping replication bounds the semi-sync replica's kill connection to the source"
+    );
 }
 
 #[tokio::test]
