@@ -119,7 +119,7 @@ pub fn stop_replication(flavor: Flavor) -> &'static str {
 /// MariaDB's semi-sync replica, as its IO thread stops, opens a new connection to the source to
 /// kill its dump thread there and waits for it up to `rpl_semi_sync_slave_kill_conn_timeout`
 /// (default 5 s): with the source cut off, `STOP SLAVE` then outlasts its own bound. Set before
-/// stopping replication; MySQL has no such step.
+/// stopping replication; MySQL has no setting for it.
 pub fn bound_semi_sync_kill_connection(flavor: Flavor) -> Option<&'static str> {
     flavor.is_mariadb().then_some("SET GLOBAL rpl_semi_sync_slave_kill_conn_timeout = 1")
 }
