@@ -111,6 +111,9 @@ impl Node {
 }
 
 /// gRPC codes a broken or timed-out call produces, as opposed to the leader's own answers.
+/// `Internal` is among them: tonic reports an HTTP/2 connection torn down mid-call (a leader that
+/// crashed while answering) as `Internal`, and the leader's own internal errors come after the
+/// write was proposed, so either way the outcome is unknown.
 fn is_transport_failure(code: tonic::Code) -> bool {
-    matches!(code, tonic::Code::Unavailable | tonic::Code::Cancelled | tonic::Code::Unknown)
+    matches!(code, tonic::Code::Unavailable | tonic::Code::Cancelled | tonic::Code::Unknown | tonic::Code::Internal)
 }
