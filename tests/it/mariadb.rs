@@ -216,8 +216,16 @@ impl MariaDbServer {
     }
 
     /// SIGSTOP: the process stays alive and its port open, but nothing answers (a login hangs).
+    /// Returns once every thread of the process is stopped: `kill` returns when the signal is
+    /// queued, and a thread running on another CPU could otherwise still answer one more query.
     pub fn pause(&self) {
         self.signal("STOP");
+        let pid = self.pid().unwrap_or_else(|| panic!("mariadb server {} is not running", self.server_id));
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while !every_thread_stopped(pid) {
+            assert!(std::time::Instant::now() < deadline, "mariadb server {} did not stop within 5 s", self.server_id);
+            std::thread::sleep(Duration::from_millis(1));
+        }
     }
 
     /// SIGCONT after [`pause`](Self::pause).
@@ -346,6 +354,16 @@ fn server_args(dir: &Path, port: u16, server_id: u32) -> Vec<String> {
     ];
     args.extend(INNODB_ARGS.iter().map(|arg| arg.to_string()));
     args
+}
+
+/// Whether every thread of process `pid` is in the stopped state (`T` in /proc/<pid>/task/*/stat).
+fn every_thread_stopped(pid: u32) -> bool {
+    let Ok(tasks) = fs::read_dir(format!("/proc/{pid}/task")) else { return false };
+    tasks.flatten().all(|task| {
+        let stat = fs::read_to_string(task.path().join("stat")).unwrap_or_default();
+        // The state follows the parenthesised command name, which may itself contain spaces.
+        stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().next()) == Some("T")
+    })
 }
 
 /// The log written since byte `from`, its last 40 lines.
