@@ -34,6 +34,8 @@ pub struct Config {
     pub fleet: FleetConfig,
     /// The ProxySQL admin endpoint the orchestrator flavor reads `runtime_mysql_servers` from.
     pub proxysql: Option<ProxySqlConfig>,
+    /// MySQL routes this node serves (`[[routes]]`, docs/routing.md). Default none.
+    pub routes: Vec<crate::router::RouteConfig>,
 }
 
 impl Default for Config {
@@ -50,6 +52,7 @@ impl Default for Config {
             requests: RequestConfig::default(),
             fleet: FleetConfig::default(),
             proxysql: None,
+            routes: Vec::new(),
         }
     }
 }

@@ -6,6 +6,7 @@
 //! - `health`: the leader's prober and the pure analysis of what it sees; `failover`: planning and
 //!   executing failovers, switchovers and repairs, leader only.
 //! - `node`: one raft member; leadership, forwarding (gRPC, one hop), linearizable reads, membership.
+//! - `router`: the MySQL connection router (a listener per route, following failovers).
 //! - `service`: one method per use case, shared by every API flavor.
 //! - `api`: axum routers, one module per flavor, thin over `service`; `rpc`: tonic servers and clients.
 //! - `error`: the one error-code table for HTTP and gRPC; `config` / `cli`: settings and flags.
@@ -25,6 +26,7 @@ pub mod meta;
 pub mod mysql;
 pub mod node;
 pub mod raft;
+pub mod router;
 pub mod rpc;
 pub mod server;
 pub mod service;

@@ -69,7 +69,7 @@ pub async fn start(config: Config, listeners: Listeners) -> Result<RunningNode, 
     }
     let fleet = crate::failover::Fleet::new(node.clone(), config.fleet.clone());
     let leadership = tokio::spawn(fleet.clone().follow_leadership());
-    let service = MetaService::new(node.clone(), fleet.clone(), &config);
+    let service = MetaService::new(node.clone(), fleet.clone(), crate::router::Router::default(), &config);
     let http_addr = listeners.http.local_addr()?;
     let grpc_addr = listeners.grpc.local_addr()?;
     let (stop, stopped) = watch::channel(false);

@@ -90,6 +90,8 @@ pub fn node(id: &str, addr: &str, role: NodeRole) -> Node {
         password: Secret::default(),
         promotion_rule: PromotionRule::Neutral,
         diverged: None,
+        name: None,
+        admin_state: Default::default(),
     }
 }
 

@@ -509,6 +509,8 @@ fn new_node(spec: &NodeSpec, role: NodeRole, stamp: Stamp<'_>) -> Node {
         password: stamp.password.clone(),
         promotion_rule: PromotionRule::default(),
         diverged: None,
+        name: None,
+        admin_state: Default::default(),
     }
 }
 

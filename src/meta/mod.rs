@@ -19,6 +19,6 @@ pub use recovery::{
     NodeRef, Recovery, RecoveryIntent, RecoveryKind, RecoveryOutcome, RecoveryState, RecoveryStep, MAX_RECOVERIES,
 };
 pub use types::{
-    Cluster, ClusterCredentials, ClusterPolicy, MetaState, Namespace, Node, NodeRole, PromotionRule, Secret, Shard,
+    AdminState, Cluster, ClusterCredentials, ClusterPolicy, MetaState, Namespace, Node, NodeRole, PromotionRule, Secret, Shard,
     MAX_NAME_LEN, NODE_ID_LEN,
 };

@@ -84,6 +84,24 @@ pub struct Node {
     /// Why the node was left out of replication (transactions the master lacks); `None` when healthy.
     #[serde(default)]
     pub diverged: Option<String>,
+    /// A name for the flavors that name servers (MaxScale); `None` derives one from the address.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Whether the router may send it new connections and failover may promote it.
+    #[serde(default)]
+    pub admin_state: AdminState,
+}
+
+/// An operator's hold on a database node, replicated through raft.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AdminState {
+    #[default]
+    Active,
+    /// No new routed connections, never a promotion candidate.
+    Maintenance,
+    /// No new routed connections; established ones finish.
+    Drain,
 }
 
 /// A replication tree: one master and its slaves, owning some slot ranges.

@@ -18,6 +18,7 @@ use crate::error::ServiceError;
 use crate::failover::Fleet;
 use crate::meta::{Cluster, MetaState, NodeSpec, Shard, NODE_ID_LEN};
 use crate::node::Node;
+use crate::router::Router;
 
 pub use fleet::{LeaderCall, LeaderReply, RecoveryFilter};
 pub use clusters::{CreateCluster, DatabaseAccess, ImportCluster, DEFAULT_ADMIN_USER};
@@ -63,11 +64,17 @@ pub struct MetaService {
     fleet: Fleet,
     fleet_config: FleetConfig,
     proxysql: Option<ProxySqlConfig>,
+    router: Router,
 }
 
 impl MetaService {
-    pub fn new(node: Node, fleet: Fleet, config: &Config) -> Self {
-        MetaService { node, fleet, fleet_config: config.fleet.clone(), proxysql: config.proxysql.clone() }
+    pub fn new(node: Node, fleet: Fleet, router: Router, config: &Config) -> Self {
+        MetaService { node, fleet, fleet_config: config.fleet.clone(), proxysql: config.proxysql.clone(), router }
+    }
+
+    /// This node's MySQL routes and their live figures.
+    pub fn router(&self) -> &Router {
+        &self.router
     }
 
     pub fn node(&self) -> &Node {

@@ -142,6 +142,8 @@ mod tests {
             password: Secret::new("hunter2"),
             promotion_rule: Default::default(),
             diverged: None,
+            name: None,
+            admin_state: Default::default(),
         }
     }
 

@@ -143,6 +143,8 @@ mod tests {
             password: Secret::new("node-secret"),
             promotion_rule: PromotionRule::Neutral,
             diverged: None,
+            name: None,
+            admin_state: Default::default(),
         }
     }
 
