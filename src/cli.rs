@@ -47,6 +47,9 @@ pub struct ServeArgs {
     /// gRPC address of a member of a running cluster to join.
     #[arg(long, env = "SHARDKEEPER_JOIN", conflicts_with = "initial_cluster")]
     pub join: Option<String>,
+    /// Serve non-loopback addresses even without auth tokens or a cluster secret (docs/security.md).
+    #[arg(long, env = "SHARDKEEPER_INSECURE")]
+    pub insecure: bool,
 }
 
 impl ServeArgs {
@@ -71,6 +74,7 @@ impl ServeArgs {
         config.advertise_grpc_addr = self.advertise_grpc_addr.or(config.advertise_grpc_addr);
         config.initial_cluster = self.initial_cluster.or(config.initial_cluster);
         config.join = self.join.or(config.join);
+        config.insecure |= self.insecure;
         if config.join.is_some() {
             config.initial_cluster = None;
         }

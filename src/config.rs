@@ -36,6 +36,15 @@ pub struct Config {
     pub proxysql: Option<ProxySqlConfig>,
     /// MySQL routes this node serves (`[[routes]]`, docs/routing.md). Default none.
     pub routes: Vec<crate::router::RouteConfig>,
+    /// Client tokens and their roles (`[auth]`, docs/security.md). Default none: auth is off and
+    /// only loopback addresses may be bound.
+    pub auth: crate::auth::AuthConfig,
+    /// A file holding the secret every member presents on members-only gRPC calls (the same file
+    /// content on every member). Default none: those calls are unauthenticated, loopback only.
+    pub cluster_secret_file: Option<PathBuf>,
+    /// Serve non-loopback addresses without credentials anyway. Default false.
+    pub insecure: bool,
+    pub limits: LimitsConfig,
 }
 
 impl Default for Config {
@@ -53,6 +62,10 @@ impl Default for Config {
             fleet: FleetConfig::default(),
             proxysql: None,
             routes: Vec::new(),
+            auth: crate::auth::AuthConfig::default(),
+            cluster_secret_file: None,
+            insecure: false,
+            limits: LimitsConfig::default(),
         }
     }
 }
@@ -130,6 +143,30 @@ impl Default for RequestConfig {
             leader_wait: Duration::from_secs(5),
             write_timeout: Duration::from_secs(10),
             membership_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Bounds on what one client can hold of a node: slow or numerous connections, huge messages.
+/// Request bodies over 1 MiB are refused (413) whatever these say.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LimitsConfig {
+    /// An HTTP/1 client must send a request's headers within this. Default 10s.
+    #[serde(with = "humantime_serde")]
+    pub http_header_read_timeout: Duration,
+    /// Open HTTP connections at once; further ones wait to be accepted. Default 1024.
+    pub http_max_connections: usize,
+    /// Largest gRPC message a public Admin or Members call may carry, either way. Default 4 MiB.
+    pub grpc_max_message_bytes: usize,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        LimitsConfig {
+            http_header_read_timeout: Duration::from_secs(10),
+            http_max_connections: 1024,
+            grpc_max_message_bytes: 4 * 1024 * 1024,
         }
     }
 }

@@ -23,10 +23,14 @@ pub enum ErrorCode {
     /// The request was sent but its outcome is unknown: it may or may not have taken effect.
     Ambiguous,
     Internal,
+    /// No valid credentials were presented.
+    Unauthenticated,
+    /// Valid credentials whose role is too small for the call.
+    PermissionDenied,
 }
 
 /// Every code, for tables and tests.
-pub const ALL_ERROR_CODES: [ErrorCode; 9] = [
+pub const ALL_ERROR_CODES: [ErrorCode; 11] = [
     ErrorCode::InvalidArgument,
     ErrorCode::NotFound,
     ErrorCode::AlreadyExists,
@@ -36,6 +40,8 @@ pub const ALL_ERROR_CODES: [ErrorCode; 9] = [
     ErrorCode::Unavailable,
     ErrorCode::Ambiguous,
     ErrorCode::Internal,
+    ErrorCode::Unauthenticated,
+    ErrorCode::PermissionDenied,
 ];
 
 impl ErrorCode {
@@ -50,6 +56,8 @@ impl ErrorCode {
             ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ErrorCode::Ambiguous => StatusCode::GATEWAY_TIMEOUT,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorCode::Unauthenticated => StatusCode::UNAUTHORIZED,
+            ErrorCode::PermissionDenied => StatusCode::FORBIDDEN,
         }
     }
 
@@ -64,6 +72,8 @@ impl ErrorCode {
             ErrorCode::Unavailable => tonic::Code::Unavailable,
             ErrorCode::Ambiguous => tonic::Code::DeadlineExceeded,
             ErrorCode::Internal => tonic::Code::Internal,
+            ErrorCode::Unauthenticated => tonic::Code::Unauthenticated,
+            ErrorCode::PermissionDenied => tonic::Code::PermissionDenied,
         }
     }
 

@@ -21,6 +21,7 @@
 
 pub mod admin_grpc;
 pub mod api;
+pub mod auth;
 pub mod cli;
 pub mod clock;
 pub mod config;

@@ -4,13 +4,14 @@
 //! that every address is known before the cluster forms.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
-use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::auth::{check_exposure, ClusterSecret, ClusterSecretError, Exposure, TokenError, TokenTable};
 use crate::config::Config;
 use crate::node::{Node, NodeError};
 use crate::service::MetaService;
@@ -29,6 +30,13 @@ pub enum ServerError {
     Bind { addr: String, source: std::io::Error },
     #[error("server i/o failed: {0}")]
     Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Tokens(#[from] TokenError),
+    #[error(transparent)]
+    ClusterSecret(#[from] ClusterSecretError),
+    /// Non-loopback addresses without credentials and without `insecure`.
+    #[error("{0}")]
+    Exposed(String),
 }
 
 /// The two listeners a node serves on.
@@ -61,39 +69,46 @@ pub struct RunningNode {
 /// Starts a node: opens storage, starts raft and both servers, then forms or joins the cluster
 /// (a data directory that already holds a cluster just resumes).
 pub async fn start(config: Config, listeners: Listeners) -> Result<RunningNode, ServerError> {
+    let tokens = Arc::new(TokenTable::load(&config.auth)?);
+    let cluster_secret = ClusterSecret::load(config.cluster_secret_file.as_deref())?;
+    let http_addr = listeners.http.local_addr()?;
+    let grpc_addr = listeners.grpc.local_addr()?;
+    let exposure = Exposure {
+        http: http_addr,
+        grpc: grpc_addr,
+        tokens: tokens.is_enabled(),
+        cluster_secret: cluster_secret.is_some(),
+        insecure: config.insecure,
+    };
+    for notice in check_exposure(&exposure).map_err(ServerError::Exposed)? {
+        tracing::warn!(node_id = config.node_id, "{notice}");
+    }
     std::fs::create_dir_all(&config.data_dir)?;
     let storage = Storage::open(&config.data_dir.join("raft")).map_err(NodeError::from)?;
-    let node = Node::start(&config, storage).await?;
+    let node = Node::start(&config, storage, cluster_secret).await?;
     if config.join.is_none() {
         node.claim_identity(&config.initial_members()?).await?;
     }
     let fleet = crate::failover::Fleet::new(node.clone(), config.fleet.clone());
     let leadership = tokio::spawn(fleet.clone().follow_leadership());
     let service = MetaService::new(node.clone(), fleet.clone(), crate::router::Router::default(), &config);
-    let http_addr = listeners.http.local_addr()?;
-    let grpc_addr = listeners.grpc.local_addr()?;
     let (stop, stopped) = watch::channel(false);
 
     let grpc_service = service.clone();
     let grpc_stopped = wait_for_stop(stopped.clone());
+    let grpc_tokens = tokens.clone();
+    let limits = config.limits.clone();
     let grpc = tokio::spawn(async move {
-        if let Err(error) = crate::admin_grpc::serve(listeners.grpc, grpc_service, grpc_stopped).await {
+        let served = crate::admin_grpc::serve(listeners.grpc, grpc_service, grpc_tokens, &limits, grpc_stopped);
+        if let Err(error) = served.await {
             tracing::error!(%error, "grpc server failed");
         }
     });
     let http_stopped = wait_for_stop(stopped);
-    let router = crate::api::router(service);
-    // axum 0.8 leaves TCP_NODELAY off; answers are small and latency is what clients wait on.
-    let http_listener = listeners.http.tap_io(|stream| {
-        if let Err(error) = stream.set_nodelay(true) {
-            tracing::debug!(%error, "cannot set TCP_NODELAY on an http connection");
-        }
-    });
-    let http = tokio::spawn(async move {
-        if let Err(error) = axum::serve(http_listener, router).with_graceful_shutdown(http_stopped).await {
-            tracing::error!(%error, "http server failed");
-        }
-    });
+    let auth = crate::api::HttpAuth { tokens, protect_metrics: config.auth.protect_metrics };
+    let router = crate::api::router(service, auth);
+    let limits = config.limits.clone();
+    let http = tokio::spawn(async move { crate::api::serve(listeners.http, router, &limits, http_stopped).await });
     tracing::info!(node_id = config.node_id, %http_addr, %grpc_addr, "node serving");
 
     match &config.join {

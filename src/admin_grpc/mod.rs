@@ -1,20 +1,26 @@
-//! gRPC at the top, beside `api`: the public Admin service (thin, over `service`) and the one gRPC
-//! listener that also carries the members' services from `member_rpc`.
+//! gRPC at the top, beside `api`: the public Admin service (thin, over `service`) behind its one
+//! authorisation layer, and the one gRPC listener that also carries the members' services from
+//! `member_rpc` behind the cluster-secret check.
 //!
 //! Owns: turning Admin calls into service calls. Must not hold anything only members call.
 
 mod admin_service;
+mod authorized;
 
 use std::future::Future;
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
+use tonic::service::interceptor::InterceptedService;
 use tonic::transport::server::TcpIncoming;
 use tonic::transport::Server;
 
 pub use admin_service::AdminService;
+pub use authorized::Authorized;
 
-use crate::member_rpc::{MembersService, RaftService};
+use crate::auth::TokenTable;
+use crate::config::LimitsConfig;
+use crate::member_rpc::{MemberCheck, MembersService, RaftService};
 use crate::pb;
 use crate::service::MetaService;
 
@@ -22,22 +28,30 @@ use crate::service::MetaService;
 pub async fn serve(
     listener: TcpListener,
     service: MetaService,
+    tokens: Arc<TokenTable>,
+    limits: &LimitsConfig,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), tonic::transport::Error> {
     let node = service.node().clone();
-    let raft = RaftService::new(node.raft().clone(), node.identity().clone());
-    let members = MembersService::new(node, Arc::new(service.clone()));
-    let admin = AdminService::new(service);
+    let member_check = MemberCheck::new(node.cluster_secret().cloned());
+    let raft = pb::raft_server::RaftServer::new(RaftService::new(node.raft().clone(), node.identity().clone()))
+        .max_decoding_message_size(MAX_RAFT_MESSAGE_BYTES);
+    let members = pb::members_server::MembersServer::new(MembersService::new(node, Arc::new(service.clone())))
+        .max_decoding_message_size(limits.grpc_max_message_bytes)
+        .max_encoding_message_size(limits.grpc_max_message_bytes);
+    let admin = pb::admin_server::AdminServer::new(AdminService::new(service))
+        .max_decoding_message_size(limits.grpc_max_message_bytes)
+        .max_encoding_message_size(limits.grpc_max_message_bytes);
     // `Server::tcp_nodelay` applies only to listeners tonic binds itself: set it on this one, or
     // small replies (raft acks, forwarded writes' answers) wait on Nagle and the peer's delayed ACK.
     let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
     Server::builder()
-        .add_service(pb::raft_server::RaftServer::new(raft).max_decoding_message_size(MAX_MESSAGE_BYTES))
-        .add_service(pb::members_server::MembersServer::new(members))
-        .add_service(pb::admin_server::AdminServer::new(admin))
+        .add_service(InterceptedService::new(raft, member_check.clone()))
+        .add_service(InterceptedService::new(members, member_check))
+        .add_service(Authorized::new(admin, tokens))
         .serve_with_incoming_shutdown(incoming, shutdown)
         .await
 }
 
 /// Largest raft message accepted (snapshots travel in chunks well below this).
-const MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
+const MAX_RAFT_MESSAGE_BYTES: usize = 64 * 1024 * 1024;

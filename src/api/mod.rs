@@ -5,16 +5,20 @@
 //! - `ops`: `/healthz`, `/readyz`, `/api/v1/status`, `/api/v1/raft/peers`.
 //! - `envelope` and `extract`: the native envelope (`{"data": ...}` / `{"error": {"message": ...}}`)
 //!   and the shared extractors (JSON body, `If-Match`, `?consistency=stale`, path segments).
+//! - `auth_layer`: the one authentication and authorisation layer over every flavor.
+//! - `serve`: the listener loop with its connection cap and header read timeout.
 //!
 //! Owns: routing, request parsing, response shapes, the body size limit and the 404 / 405 answers.
 //! Must not touch: leadership, forwarding, timeouts (in `node`), validation of the metadata (in
 //! `meta`), status codes of service errors (in `crate::error`). Never logs a request body.
 
+mod auth_layer;
 mod envelope;
 mod extract;
 mod native;
 mod ops;
 mod orchestrator;
+mod serve;
 
 use std::time::Instant;
 
@@ -24,6 +28,9 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::Router;
 
+pub use self::auth_layer::HttpAuth;
+pub use self::serve::serve;
+
 use self::envelope::ApiError;
 use crate::error::ServiceError;
 use crate::service::MetaService;
@@ -32,7 +39,7 @@ use crate::service::MetaService;
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// The whole HTTP application of one shardkeeper node.
-pub fn router(service: MetaService) -> Router {
+pub fn router(service: MetaService, auth: HttpAuth) -> Router {
     Router::new()
         .nest("/api/v1", native::routes())
         .nest("/api/v2", orchestrator::routes())
@@ -41,6 +48,8 @@ pub fn router(service: MetaService) -> Router {
         // Applies to the routes added above: keep it after every route.
         .method_not_allowed_fallback(wrong_method)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        // Outside the body limit and every route, inside the request log (refusals are logged).
+        .layer(middleware::from_fn_with_state(auth, auth_layer::authorize))
         .layer(middleware::from_fn(log_request))
         .with_state(service)
 }

@@ -1,10 +1,13 @@
 //! The Members gRPC service: what a member calls on the leader. Nothing here forwards again (hop
 //! budget 1), and a "not the leader" refusal is marked so that the sender knows nothing happened.
+//! A forwarded request was authorised on the node the client called; it runs here as the
+//! principal that node names in `PRINCIPAL_METADATA`, so the leader's audit log names it.
 
 use std::sync::Arc;
 
 use tonic::{Request, Response, Status};
 
+use crate::auth::{acting_as, is_valid_principal_name, PRINCIPAL_METADATA, SYSTEM_PRINCIPAL};
 use crate::error::{ErrorCode, ServiceError};
 use crate::meta::Command;
 use crate::node::{LeaderCallAnswerer, Member, Node, WriteAttempt};
@@ -24,6 +27,17 @@ impl MembersService {
 }
 
 type GrpcResult<T> = Result<Response<T>, Status>;
+
+/// Who the forwarding member says the request acts for; a member's own work otherwise.
+fn forwarded_principal<T>(request: &Request<T>) -> String {
+    request
+        .metadata()
+        .get(PRINCIPAL_METADATA)
+        .and_then(|value| value.to_str().ok())
+        .filter(|name| is_valid_principal_name(name))
+        .unwrap_or(SYSTEM_PRINCIPAL)
+        .to_string()
+}
 
 fn not_leader(reason: String) -> Status {
     let mut status = Status::unavailable(reason);
@@ -48,9 +62,10 @@ fn peers_reply(outcome: Result<Vec<Member>, ServiceError>) -> GrpcResult<pb::Pee
 #[tonic::async_trait]
 impl Members for MembersService {
     async fn propose(&self, request: Request<pb::ProposeRequest>) -> GrpcResult<pb::ProposeReply> {
+        let principal = forwarded_principal(&request);
         let command: Command = serde_json::from_slice(&request.into_inner().command_json)
             .map_err(|error| Status::invalid_argument(format!("malformed command: {error}")))?;
-        match self.node.write_as_leader(command).await {
+        match acting_as(principal, self.node.write_as_leader(command)).await {
             WriteAttempt::Finished(outcome) => {
                 let response = outcome.map_err(to_status)?;
                 let response_json = serde_json::to_vec(&response)
@@ -67,17 +82,21 @@ impl Members for MembersService {
     }
 
     async fn leader_call(&self, request: Request<pb::LeaderCallRequest>) -> GrpcResult<pb::LeaderCallReply> {
+        let principal = forwarded_principal(&request);
         let call_json = request.into_inner().call_json;
-        let reply_json = self.leader_calls.answer_leader_call_json(&call_json).await.map_err(to_status)?;
+        let answer = acting_as(principal, self.leader_calls.answer_leader_call_json(&call_json)).await;
+        let reply_json = answer.map_err(to_status)?;
         Ok(Response::new(pb::LeaderCallReply { reply_json }))
     }
 
     async fn add_peer(&self, request: Request<pb::AddPeerRequest>) -> GrpcResult<pb::PeersReply> {
+        let principal = forwarded_principal(&request);
         let request = request.into_inner();
-        peers_reply(self.node.add_peer(request.node_id, request.grpc_addr).await)
+        peers_reply(acting_as(principal, self.node.add_peer(request.node_id, request.grpc_addr)).await)
     }
 
     async fn remove_peer(&self, request: Request<pb::RemovePeerRequest>) -> GrpcResult<pb::PeersReply> {
-        peers_reply(self.node.remove_peer(request.into_inner().node_id).await)
+        let principal = forwarded_principal(&request);
+        peers_reply(acting_as(principal, self.node.remove_peer(request.into_inner().node_id)).await)
     }
 }

@@ -8,13 +8,14 @@ use openraft::error::{ClientWriteError, RaftError};
 use openraft::{BasicNode, ChangeMembers};
 
 use super::status::members_of;
+use super::write::audit;
 use super::{Member, Node, NodeError};
 use crate::config::is_host_port;
 use crate::error::{ErrorCode, ServiceError};
 use super::Consistency;
 use crate::pb::members_client::MembersClient;
 use crate::pb::{AddPeerRequest, RemovePeerRequest};
-use crate::transport::{is_never_sent, Channels};
+use crate::transport::is_never_sent;
 
 impl Node {
     pub async fn members(&self, consistency: Consistency) -> Result<Vec<Member>, ServiceError> {
@@ -52,14 +53,16 @@ impl Node {
             raft.add_learner(node_id, BasicNode::new(grpc_addr), true).await?;
             raft.change_membership(ChangeMembers::AddVoterIds(BTreeSet::from([node_id])), false).await
         };
-        match tokio::time::timeout(timeout, change).await {
+        let outcome = match tokio::time::timeout(timeout, change).await {
             Ok(Ok(_)) => self.members(Consistency::Stale).await,
             Ok(Err(error)) => Err(membership_error(error)),
             Err(_) => Err(ServiceError::ambiguous(format!(
                 "adding node {node_id} did not finish within {}s; check /api/v1/raft/peers",
                 timeout.as_secs()
             ))),
-        }
+        };
+        audit("add_peer", outcome.as_ref().map(|_| ()));
+        outcome
     }
 
     /// Removes `node_id` from the cluster (voter or learner).
@@ -92,19 +95,21 @@ impl Node {
             }
         };
         let timeout = self.requests().membership_timeout;
-        match tokio::time::timeout(timeout, self.raft().change_membership(change, false)).await {
+        let outcome = match tokio::time::timeout(timeout, self.raft().change_membership(change, false)).await {
             Ok(Ok(_)) => self.members(Consistency::Stale).await,
             Ok(Err(error)) => Err(membership_error(error)),
             Err(_) => Err(ServiceError::ambiguous(format!(
                 "removing node {node_id} did not finish within {}s; check /api/v1/raft/peers",
                 timeout.as_secs()
             ))),
-        }
+        };
+        audit("remove_peer", outcome.as_ref().map(|_| ()));
+        outcome
     }
 
     async fn forward_membership<F, Fut>(&self, leader: u64, call: F) -> Result<Vec<Member>, ServiceError>
     where
-        F: FnOnce(MembersClient<tonic::transport::Channel>, Duration) -> Fut,
+        F: FnOnce(MembersClient<crate::transport::MemberChannel>, Duration) -> Fut,
         Fut: std::future::Future<Output = Result<tonic::Response<crate::pb::PeersReply>, tonic::Status>>,
     {
         let addr = self
@@ -129,7 +134,7 @@ impl Node {
             tracing::info!(node_id = self.id(), "already a member; not joining again");
             return Ok(());
         }
-        let channel = Channels::default().channel(target).map_err(|error| join_error(error.message))?;
+        let channel = self.channels().channel(target).map_err(|error| join_error(error.message))?;
         let deadline = tokio::time::Instant::now() + wait;
         loop {
             let request = AddPeerRequest { node_id: self.id(), grpc_addr: advertise_grpc_addr.to_string() };

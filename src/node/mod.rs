@@ -22,6 +22,7 @@ pub use read::Consistency;
 pub use status::{Member, NodeStatus};
 pub use write::WriteAttempt;
 
+use crate::auth::ClusterSecret;
 use crate::config::{Config, RequestConfig};
 use batcher::ProposalBatcher;
 use crate::error::ServiceError;
@@ -51,6 +52,7 @@ struct NodeInner {
     reader: MetaReader,
     channels: Channels,
     identity: ClusterIdentity,
+    cluster_secret: Option<ClusterSecret>,
     requests: RequestConfig,
 }
 
@@ -63,9 +65,14 @@ pub struct Node {
 impl Node {
     /// Opens the storage and starts raft. The node is not yet part of a cluster: call `bootstrap` or
     /// `join` (both are no-ops on a data directory that already holds a cluster).
-    pub async fn start(config: &Config, storage: Storage) -> Result<Node, NodeError> {
+    /// Members' calls present `cluster_secret` and are accepted only with it (none: unauthenticated).
+    pub async fn start(
+        config: &Config,
+        storage: Storage,
+        cluster_secret: Option<ClusterSecret>,
+    ) -> Result<Node, NodeError> {
         let raft_config = openraft_config(&config.raft)?;
-        let channels = Channels::default();
+        let channels = Channels::new(cluster_secret.as_ref());
         let identity = ClusterIdentity::load(storage.clone())?;
         let state_machine =
             StateMachineStore::open(storage.clone()).map_err(|error| NodeError::RaftStart(error.to_string()))?;
@@ -91,9 +98,15 @@ impl Node {
             reader,
             channels,
             identity,
+            cluster_secret,
             requests: config.requests.clone(),
         };
         Ok(Node { inner: Arc::new(inner) })
+    }
+
+    /// The secret members' calls must present; none when members' calls are unauthenticated.
+    pub fn cluster_secret(&self) -> Option<&ClusterSecret> {
+        self.inner.cluster_secret.as_ref()
     }
 
     pub fn id(&self) -> u64 {

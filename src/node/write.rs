@@ -57,8 +57,18 @@ impl Node {
         }
     }
 
-    /// One attempt to commit `command` on this node as leader; never forwards.
+    /// One attempt to commit `command` on this node as leader; never forwards. Every attempt the
+    /// leader took is audited once, here, with the principal it acts for.
     pub async fn write_as_leader(&self, command: Command) -> WriteAttempt {
+        let operation = command.kind();
+        let attempt = self.attempt_as_leader(command).await;
+        if let WriteAttempt::Finished(outcome) = &attempt {
+            audit(operation, outcome.as_ref().map(|_| ()));
+        }
+        attempt
+    }
+
+    async fn attempt_as_leader(&self, command: Command) -> WriteAttempt {
         let timeout = self.requests().write_timeout;
         match tokio::time::timeout(timeout, self.inner.batcher.write(command)).await {
             Ok(Ok(result)) => WriteAttempt::Finished(result.map_err(ServiceError::from)),
@@ -106,6 +116,22 @@ impl Node {
                 ))))
             }
             Err(status) => WriteAttempt::Finished(Err(ServiceError::from(status))),
+        }
+    }
+}
+
+/// The audit line of one mutation the leader took: who, what (the command's kind, never its
+/// content, which may hold passwords), and how it ended.
+pub(super) fn audit(operation: &str, outcome: Result<(), &ServiceError>) {
+    let principal = crate::auth::acting_principal();
+    match outcome {
+        Ok(()) => tracing::info!(target: "audit", %principal, operation, outcome = "applied", "mutation"),
+        Err(error) if error.code == crate::error::ErrorCode::Ambiguous => {
+            tracing::info!(target: "audit", %principal, operation, outcome = "unknown", "mutation")
+        }
+        Err(error) => {
+            let code = format!("{:?}", error.code);
+            tracing::info!(target: "audit", %principal, operation, outcome = "rejected", %code, "mutation")
         }
     }
 }

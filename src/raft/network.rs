@@ -51,7 +51,7 @@ impl RaftNetworkFactory<TypeConfig> for NetworkFactory {
 
 pub struct PeerConnection {
     target: u64,
-    client: Option<RaftClient<tonic::transport::Channel>>,
+    client: Option<RaftClient<crate::transport::MemberChannel>>,
     identity: ClusterIdentity,
 }
 

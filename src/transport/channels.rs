@@ -1,12 +1,42 @@
 //! One lazily connected tonic channel per peer address, shared by raft replication and forwarding.
+//! Every call on it carries this member's credential (the cluster secret) and, inside a client's
+//! request, the name of the principal it acts for.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use tonic::metadata::{AsciiMetadataValue, MetadataValue};
+use tonic::service::interceptor::InterceptedService;
+use tonic::service::Interceptor;
 use tonic::transport::{Channel, Endpoint};
 
+use crate::auth::{ClusterSecret, MEMBER_SECRET_METADATA, PRINCIPAL_METADATA};
 use crate::error::ServiceError;
+
+/// A channel to a member whose calls carry this member's credential.
+pub type MemberChannel = InterceptedService<Channel, MemberCredential>;
+
+/// Adds the cluster secret (when configured) and the acting principal (inside a request) to
+/// every outgoing members-only call.
+#[derive(Clone, Default)]
+pub struct MemberCredential {
+    secret: Option<AsciiMetadataValue>,
+}
+
+impl Interceptor for MemberCredential {
+    fn call(&mut self, mut request: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+        if let Some(secret) = &self.secret {
+            request.metadata_mut().insert(MEMBER_SECRET_METADATA, secret.clone());
+        }
+        if let Some(principal) = crate::auth::acting_principal_in_request() {
+            if let Ok(value) = MetadataValue::try_from(principal.as_str()) {
+                request.metadata_mut().insert(PRINCIPAL_METADATA, value);
+            }
+        }
+        Ok(request)
+    }
+}
 
 /// Metadata key a node sets when it refuses a forwarded request because it is not the leader:
 /// nothing was done, so the sender may retry elsewhere.
@@ -17,14 +47,22 @@ const CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
 #[derive(Clone, Default)]
 pub struct Channels {
     cache: Arc<Mutex<HashMap<String, Channel>>>,
+    credential: MemberCredential,
 }
 
 impl Channels {
+    /// Channels whose calls present `secret` (none: members' calls are unauthenticated).
+    pub fn new(secret: Option<&ClusterSecret>) -> Channels {
+        // A secret is printable ASCII (checked when read), so it always makes valid metadata.
+        let secret = secret.and_then(|secret| AsciiMetadataValue::try_from(secret.value()).ok());
+        Channels { cache: Arc::default(), credential: MemberCredential { secret } }
+    }
+
     /// The channel to `addr` (`host:port`), created on first use.
-    pub fn channel(&self, addr: &str) -> Result<Channel, ServiceError> {
+    pub fn channel(&self, addr: &str) -> Result<MemberChannel, ServiceError> {
         let mut cache = self.cache.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Some(channel) = cache.get(addr) {
-            return Ok(channel.clone());
+            return Ok(InterceptedService::new(channel.clone(), self.credential.clone()));
         }
         let endpoint = Endpoint::from_shared(format!("http://{addr}"))
             .map_err(|error| ServiceError::invalid(format!("peer address \"{addr}\" is not host:port: {error}")))?
@@ -34,7 +72,7 @@ impl Channels {
             .keep_alive_timeout(Duration::from_secs(5));
         let channel = endpoint.connect_lazy();
         cache.insert(addr.to_string(), channel.clone());
-        Ok(channel)
+        Ok(InterceptedService::new(channel, self.credential.clone()))
     }
 }
 

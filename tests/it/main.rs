@@ -2,6 +2,7 @@
 
 mod api_native;
 mod api_orchestrator;
+mod auth;
 mod cluster;
 mod failover;
 mod grpc_admin;

@@ -1,6 +1,7 @@
 //! The orchestrator v2 envelope: success is `{"status": "ok", "data": ...}`, failure is
 //! `{"status": "error", "error": {"code": "NOT_FOUND", "message": "..."}}`, and the HTTP status is
-//! one of 200, 400, 404, 500 and 503 (plus 405 for a wrong method).
+//! one of 200, 400, 404, 500 and 503 (plus 405 for a wrong method, and 401 / 403 from the
+//! authentication layer).
 //!
 //! Owns: `V2Error`, the one rejection type of this flavor's extractors and handlers, and the mapping
 //! of a `ServiceError` onto this flavor's codes: invalid → 400 `BAD_REQUEST`, not found → 404
@@ -25,6 +26,10 @@ pub const NOT_FOUND: &str = "NOT_FOUND";
 pub const METHOD_NOT_ALLOWED: &str = "METHOD_NOT_ALLOWED";
 /// 503: no raft leader answered in time; retry.
 pub const SERVICE_UNAVAILABLE: &str = "SERVICE_UNAVAILABLE";
+/// 401: no valid credentials (answered by the authentication layer, `api::auth_layer`).
+pub const UNAUTHORIZED: &str = "UNAUTHORIZED";
+/// 403: the token's role is too small.
+pub const FORBIDDEN: &str = "FORBIDDEN";
 /// 500 fallback when a handler names no code of its own.
 pub const INTERNAL_ERROR: &str = "INTERNAL_ERROR";
 
@@ -85,6 +90,14 @@ impl V2Error {
             _ => (StatusCode::INTERNAL_SERVER_ERROR, internal_code),
         };
         Self::new(status, code, error.message)
+    }
+}
+
+impl V2Error {
+    /// A refusal of the authentication layer (401 or 403) in this flavor's envelope.
+    pub fn refused(error: ServiceError) -> Self {
+        let code = if error.code == ErrorCode::PermissionDenied { FORBIDDEN } else { UNAUTHORIZED };
+        Self::new(error.code.http_status(), code, error.message)
     }
 }
 

@@ -27,6 +27,8 @@ mod status;
 mod topology;
 mod views;
 
+pub(super) use envelope::V2Error;
+
 #[cfg(test)]
 mod test_support;
 
@@ -35,7 +37,7 @@ use axum::http::{Method, StatusCode};
 use axum::routing::get;
 use axum::Router;
 
-use self::envelope::{V2Error, METHOD_NOT_ALLOWED};
+use self::envelope::METHOD_NOT_ALLOWED;
 use crate::service::MetaService;
 
 /// Every v2 route, relative to `/api/v2`, with this flavor's own 404 and 405 answers.
