@@ -328,6 +328,22 @@ mod tests {
     }
 
     #[test]
+    fn the_config_example_in_the_security_guide_parses_and_its_tokens_load() {
+        let guide = include_str!("../docs/security.md");
+        let start = guide.find("```toml\n").expect("a toml example") + "```toml\n".len();
+        let length = guide[start..].find("```").expect("the end of the example");
+        let config: Config = toml::from_str(&guide[start..start + length]).unwrap();
+        assert_eq!(config.cluster_secret_file, Some(PathBuf::from("/etc/shardkeeper/cluster-secret")));
+        assert_eq!(config.limits, LimitsConfig::default());
+        let roles: Vec<_> = config.auth.tokens.iter().map(|token| token.role.as_str()).collect();
+        assert_eq!(roles, ["viewer", "operator", "admin"]);
+        let auth = crate::auth::AuthConfig { tokens_file: None, ..config.auth };
+        let tokens = crate::auth::TokenTable::load(&auth).unwrap();
+        let principal = tokens.authorize(Some("Bearer bar"), false, crate::auth::Role::Operator).unwrap();
+        assert_eq!(principal.name, "oncall");
+    }
+
+    #[test]
     fn the_config_example_in_the_operations_guide_parses() {
         let guide = include_str!("../docs/operations.md");
         let start = guide.find("```toml\n").expect("a toml example") + "```toml\n".len();

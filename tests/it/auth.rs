@@ -289,6 +289,9 @@ async fn members_only_grpc_needs_the_cluster_secret_and_admin_grpc_needs_roles()
         .unwrap()
         .into_inner();
     assert_eq!(listed.names, ["g"]);
+    let huge = namespace(&"n".repeat(5 * 1024 * 1024));
+    let refused = admin.create_namespace(with_metadata(huge, &[("authorization", &admin_token)])).await.unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::OutOfRange, "{}", refused.message());
     let peers = secure.cluster.running(leader).node.members(shardkeeper::node::Consistency::Stale).await.unwrap();
     assert_eq!(peers.len(), 3, "the refused join changed the membership");
     secure.cluster.shutdown().await;
