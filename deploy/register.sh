@@ -11,6 +11,7 @@
 #   SK_DB_ADMIN_USER      the account shardkeeper manages the servers with
 #   SK_DB_ADMIN_PASSWORD  its password
 #   SK_WAIT_SECONDS       give up after this long (default 180)
+#   SK_TOKEN_FILE         a file holding an admin token (deploy/secrets/admin-token, mounted)
 set -euo pipefail
 
 URLS=${SK_URLS:-http://sk1:9700}
@@ -20,6 +21,7 @@ read -r -a NODES <<<"${SK_DB_NODES:?set SK_DB_NODES}"
 ADMIN_USER=${SK_DB_ADMIN_USER:-shardkeeper}
 ADMIN_PASSWORD=${SK_DB_ADMIN_PASSWORD:?set SK_DB_ADMIN_PASSWORD}
 DEADLINE=$((SECONDS + ${SK_WAIT_SECONDS:-180}))
+TOKEN=$(cat "${SK_TOKEN_FILE:?set SK_TOKEN_FILE}")
 
 log() { printf '[register] %s\n' "$*" >&2; }
 give_up() { log "error: $*"; exit 1; }
@@ -64,7 +66,8 @@ post() {
     local path=$1 body=$2 what=$3 status
     while true; do
         status=$(curl -sS -o /tmp/response -w '%{http_code}' --max-time 15 -X POST \
-            -H 'content-type: application/json' -d "$body" "$sk$path" 2>/tmp/curl-error) || status=000
+            -H 'content-type: application/json' -H "Authorization: Bearer $TOKEN" \
+            -d "$body" "$sk$path" 2>/tmp/curl-error) || status=000
         case $status in
             201) log "$what: created"; created=1; return 0 ;;
             409) log "$what: already exists"; return 0 ;;

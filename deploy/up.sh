@@ -40,6 +40,7 @@ else
 fi
 built=$SECONDS
 
+ensure_secrets
 say "${COMPOSE_CMD[*]} -p $SK_PROJECT up -d"
 compose up -d --remove-orphans
 
@@ -52,7 +53,7 @@ say "waiting up to ${timeout}s for $SK_URL$HEALTH_PATH to show AllHealthy"
 deadline=$((SECONDS + timeout))
 last=
 while true; do
-    body=$(curl -s --max-time 3 "$SK_URL$HEALTH_PATH" 2>/dev/null || true)
+    body=$(curl -s --max-time 3 -H "$(auth_header)" "$SK_URL$HEALTH_PATH" 2>/dev/null || true)
     if shard0_healthy "$body"; then
         break
     fi
@@ -97,13 +98,15 @@ say "ready in ${SECONDS}s: images $((built - start))s, then AllHealthy $((health
 docker ps --filter "label=com.docker.compose.project=$SK_PROJECT" --format '    {{.Names}}\t{{.Status}}\t{{.Ports}}' | sort
 cat <<EOF
 
-Try (any node answers any request; 9701, 9702, 9703 are sk1, sk2, sk3):
-  curl -s localhost:9701/api/v1/status                                     # raft view: leader, term, members
-  curl -s localhost:9701/api/v1/namespaces/demo/clusters/shop              # the shard: master and replicas
-  curl -s localhost:9702$HEALTH_PATH       # findings per shard
-  curl -s localhost:9703/api/v2/clusters                                   # orchestrator's view
-  curl -s localhost:9701/api/v1/namespaces/demo/clusters/shop/recoveries   # what shardkeeper did
-  curl -s -XPOST localhost:9701/api/v1/namespaces/demo/clusters/shop/shards/0/failover   # planned switchover
+Try (any node answers any request; 9701, 9702, 9703 are sk1, sk2, sk3; every request but /healthz
+and /readyz needs a token: deploy/secrets/admin-token, or viewer-token for reads):
+  AUTH="Authorization: Bearer \$(cat $SK_SECRETS/admin-token)"
+  curl -s -H "\$AUTH" localhost:9701/api/v1/status                         # raft view: leader, term, members
+  curl -s -H "\$AUTH" localhost:9701/api/v1/namespaces/demo/clusters/shop  # the shard: master and replicas
+  curl -s -H "\$AUTH" localhost:9702$HEALTH_PATH   # findings per shard
+  curl -s -H "\$AUTH" localhost:9703/api/v2/clusters                       # orchestrator's view
+  curl -s -H "\$AUTH" localhost:9701/api/v1/namespaces/demo/clusters/shop/recoveries   # what shardkeeper did
+  curl -s -H "\$AUTH" -XPOST localhost:9701/api/v1/namespaces/demo/clusters/shop/shards/0/failover   # switchover
   docker kill shardkeeper-db1     # kill the master: shardkeeper fails over within seconds
   docker start shardkeeper-db1    # it comes back read-only and is re-attached as a replica
   mariadb -h127.0.0.1 -P3311 -uapp -p${SK_DB_APP_PASSWORD:-demo-app-pass} app   # db1 (3312: db2, 3313: db3)

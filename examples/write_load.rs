@@ -4,7 +4,8 @@
 //! used it against three nodes with their logs at info level). The benchmark proper, with etcd
 //! beside it, is `examples/bench.rs`.
 //!
-//! `cargo run --release --example write_load -- http://127.0.0.1:9701 64 10`
+//! `cargo run --release --example write_load -- http://127.0.0.1:9701 64 10`; against nodes with
+//! tokens (docs/security.md) set `SHARDKEEPER_TOKEN` to an admin token.
 
 use std::time::{Duration, Instant};
 
@@ -14,7 +15,13 @@ async fn main() {
     let base = args.next().unwrap_or_else(|| "http://127.0.0.1:9700".to_string());
     let clients: usize = args.next().and_then(|value| value.parse().ok()).unwrap_or(64);
     let seconds: u64 = args.next().and_then(|value| value.parse().ok()).unwrap_or(10);
-    let http = reqwest::Client::builder().pool_max_idle_per_host(clients).build().expect("http client");
+    let mut headers = reqwest::header::HeaderMap::new();
+    if let Ok(token) = std::env::var("SHARDKEEPER_TOKEN") {
+        let value = reqwest::header::HeaderValue::from_str(&format!("Bearer {token}")).expect("a printable token");
+        headers.insert(reqwest::header::AUTHORIZATION, value);
+    }
+    let http =
+        reqwest::Client::builder().pool_max_idle_per_host(clients).default_headers(headers).build().expect("http client");
     let run_id: u32 = rand::random();
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let workers = (0..clients).map(|client| {

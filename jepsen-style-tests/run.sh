@@ -97,6 +97,9 @@ EOF
     done
 } >"$results/compose.faults.yml"
 export SK_COMPOSE_EXTRA=$results/compose.faults.yml
+# deploy/up.sh generates the deployment's tokens (once, into deploy/secrets); the driver sends the
+# admin one.
+export SK_TOKEN_FILE=$DEPLOY/secrets/admin-token
 
 start=$SECONDS
 # One cargo invocation for shardkeeper and the driver: their dependencies are compiled once, with

@@ -1,7 +1,8 @@
 //! A minimal client of shardkeeper's native REST API for the workloads: one request to one node
 //! with a deadline, and the answer classified the way the history needs it (took effect, certainly
 //! did not, unknown). The rules follow docs/api.md: a 4xx answer and a 503 change nothing, a 504
-//! and a lost answer are unknown.
+//! and a lost answer are unknown. Every request carries the deployment's admin token (read once from
+//! the file `SK_TOKEN_FILE` names: deploy/secrets/admin-token, which deploy/up.sh generates).
 
 use std::time::Duration;
 
@@ -24,15 +25,31 @@ pub struct ApiClient {
 }
 
 impl ApiClient {
-    /// `timeout` bounds each request from start to the last byte of the answer.
-    pub fn new(timeout: Duration) -> ApiClient {
+    /// `timeout` bounds each request from start to the last byte of the answer; `token`, when
+    /// given, goes out as `Authorization: Bearer` on every request.
+    pub fn new(timeout: Duration, token: Option<&str>) -> ApiClient {
+        let mut headers = reqwest::header::HeaderMap::new();
+        if let Some(token) = token {
+            let value = reqwest::header::HeaderValue::from_str(&format!("Bearer {token}"))
+                .expect("a token of printable characters");
+            headers.insert(reqwest::header::AUTHORIZATION, value);
+        }
         let http = reqwest::Client::builder()
+            .default_headers(headers)
             .timeout(timeout)
             .connect_timeout(Duration::from_millis(500))
             .pool_max_idle_per_host(4)
             .build()
             .expect("a reqwest client with timeouts only");
         ApiClient { http }
+    }
+
+    /// The token in the file `SK_TOKEN_FILE` names, if it is set.
+    pub fn token_from_env() -> anyhow::Result<Option<String>> {
+        let Some(path) = std::env::var_os("SK_TOKEN_FILE") else { return Ok(None) };
+        let token = std::fs::read_to_string(&path)
+            .map_err(|error| anyhow::anyhow!("cannot read SK_TOKEN_FILE {}: {error}", path.to_string_lossy()))?;
+        Ok(Some(token.trim().to_string()))
     }
 
     pub async fn get(&self, base_url: &str, path: &str) -> Outcome {

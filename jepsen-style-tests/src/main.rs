@@ -90,11 +90,16 @@ struct Session {
     started: Instant,
 }
 
+/// The workloads' and the nemesis' client: 3 s per request, the deployment's token (SK_TOKEN_FILE).
+fn api_client() -> anyhow::Result<ApiClient> {
+    Ok(ApiClient::new(Duration::from_secs(3), ApiClient::token_from_env()?.as_deref()))
+}
+
 async fn open_session(history: &Path) -> anyhow::Result<Session> {
     let started = Instant::now();
     let (recorder, writer) = Recorder::create(history, started).await?;
     let (stop, stopped) = watch::channel(false);
-    let client = Client::new(recorder, ApiClient::new(Duration::from_secs(3)), stopped);
+    let client = Client::new(recorder, api_client()?, stopped);
     Ok(Session { client, stop, writer, started })
 }
 
@@ -134,7 +139,7 @@ async fn run(mode: Mode, results: &Path, clocks: PathBuf, minutes: u64) -> anyho
     }
     clients.push(tokio::spawn(workload::failover::run_sampler(session.client.clone(), nodes.clone())));
 
-    let api = ApiClient::new(Duration::from_secs(3));
+    let api = api_client()?;
     let mut nemesis = Nemesis::new(api, ClockFiles { directory: clocks }, session.started, &results.join("nemesis.jsonl"))?;
     let quiet = Duration::from_secs(5);
     tokio::time::sleep(quiet).await;
@@ -208,7 +213,7 @@ async fn calibrate(results: &Path, clocks: PathBuf) -> anyhow::Result<()> {
     let session = open_session(&history_path).await?;
     let nodes = node_urls();
     workload::register::set_up(&session.client, &CALIBRATION_REGISTERS).await?;
-    let api = ApiClient::new(Duration::from_secs(3));
+    let api = api_client()?;
     let mut nemesis = Nemesis::new(api, ClockFiles { directory: clocks }, session.started, &results.join("calibration-nemesis.jsonl"))?;
     let clients: Vec<_> = (0..4)
         .map(|_| {
