@@ -13,6 +13,8 @@
 //! - `service`: one method per use case, shared by every API flavor.
 //! - `api`: axum routers, one module per flavor, thin over `service`; `admin_grpc`: the public Admin
 //!   gRPC service beside it, and the one gRPC listener.
+//! - `auth`: principals, roles, tokens, the one role table, the cluster secret, the safe default;
+//!   used by `api`'s layer, `admin_grpc`'s layer and the members' check (docs/security.md).
 //! - `error`: the one error-code table for HTTP and gRPC; `config` / `cli`: settings and flags.
 //! - `server`: wires a node's storage, raft and servers together and shuts them down.
 //!

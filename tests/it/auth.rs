@@ -230,6 +230,9 @@ async fn operators_switch_over_but_only_admins_delete_and_the_leader_audits_forw
     let (status, _, body) = call("POST", &format!("{cluster_url}/shards/0/failover"), bearer(OPERATOR), Some(json!({}))).await;
     assert_eq!(status, 200, "{body}");
     assert!(body["data"]["new_master_id"].is_string(), "{body}");
+    // The switchover ran on the leader as the operator: its raft writes are audited under otto.
+    assert_eq!(audited("begin_recovery", "applied"), 1, "{:?}", audit_log().lock().unwrap());
+    assert_eq!(audited("finish_recovery", "applied"), 1, "{:?}", audit_log().lock().unwrap());
 
     let (status, _, body) = call("DELETE", &cluster_url, bearer(OPERATOR), None).await;
     assert_eq!(status, 403, "{body}");
