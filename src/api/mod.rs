@@ -24,6 +24,7 @@ use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{Method, StatusCode, Uri};
 use axum::middleware::{self, Next};
 use axum::response::Response;
+use axum::routing::any;
 use axum::Router;
 
 use self::envelope::ApiError;
@@ -39,6 +40,8 @@ pub fn router(service: MetaService) -> Router {
         .nest("/api/v1", native::routes())
         .nest("/api/v2", orchestrator::routes())
         .nest("/api/20190715", mysql_router::routes())
+        // A nested fallback does not catch the prefix with a bare trailing slash.
+        .route("/api/20190715/", any(mysql_router::no_route))
         .merge(ops::routes())
         .fallback(no_route)
         // Applies to the routes added above: keep it after every route.

@@ -68,7 +68,8 @@ pub(super) fn routes() -> Router<MetaService> {
         .method_not_allowed_fallback(wrong_method)
 }
 
-async fn no_route(OriginalUri(uri): OriginalUri) -> Problem {
+/// Router's 404 for a path it does not serve.
+pub(super) async fn no_route(OriginalUri(uri): OriginalUri) -> Problem {
     Problem::not_found(uri.path())
 }
 
