@@ -248,7 +248,7 @@ fn every_view_has_exactly_the_properties_swagger_describes() {
         ("RouteHealth", to_json(RouteHealthView::of(&primary))),
         ("RouteDestinationSummary", to_json(&destinations(&primary).items[0])),
         ("RouteConnectionsSummary", to_json(&connections(&primary).items[0])),
-        ("RoutingGlobalStatus", to_json(RoutingStatusView::of(&[primary.clone()]))),
+        ("RoutingGlobalStatus", to_json(RoutingStatusView::of(std::slice::from_ref(&primary)))),
         ("RouterStatus", to_json(RouterStatusView::of(process))),
         ("MetadataConfig", to_json(MetadataConfigView::of(&cluster))),
         ("MetadataStatus", to_json(MetadataStatusView::of(&cluster, Some("127.0.0.1:7001")))),
