@@ -182,7 +182,8 @@ mod tests {
             "shards": []
         }))
         .unwrap();
-        let cluster = Cluster { shards: vec![shard(["db1:3306", "db2:3306"]), shard(["db3:3306", "db4:3306"])], ..cluster };
+        let cluster =
+            Cluster { shards: vec![shard(["db1:3306", "db2:3306"]), shard(["db3:3306", "db4:3306"])], ..cluster };
         let mut state = MetaState::default();
         let namespace = Namespace { name: "prod".into(), clusters: [("orders".to_string(), cluster)].into() };
         state.namespaces.insert("prod".into(), namespace);

@@ -1,10 +1,11 @@
 //! GET /metadata, /metadata/{metadataName}/config and /status: one metadata cache instance per
 //! shardkeeper cluster that a route of this node points at, named `namespace.cluster`.
 //!
-//! A route's topology comes from this node's applied raft metadata (pushed on every applied
-//! change, no polling), so `timeRefreshInMs` is 0, `refreshSucceeded` counts the routes' topology
-//! re-reads (the most of any route of the cluster), `refreshFailed` is 0 (reading the local copy
-//! cannot fail) and `lastRefreshHostname` / `lastRefreshPort` are this node's raft address.
+//! A route re-reads its shard from this node's applied raft metadata on every applied entry and
+//! every 500 ms (for the leader's fresh observations), so `timeRefreshInMs` is 500,
+//! `refreshSucceeded` counts the routes' topology re-reads (the most of any route of the cluster),
+//! `refreshFailed` is 0 (reading the local copy cannot fail) and `lastRefreshHostname` /
+//! `lastRefreshPort` are this node's raft address.
 //!
 //! Owns these views and handlers; the grouping of routes by cluster is `service::routed_clusters`.
 
@@ -15,6 +16,9 @@ use serde::Serialize;
 use super::problem::{NamePath, Problem};
 use super::views::{format_time, names, split_addr, Items, Named};
 use crate::service::{MetaService, RoutedCluster};
+
+/// The router's periodic re-read (`OBSERVATION_REFRESH` in src/router/topology.rs, not exported).
+pub const TIME_REFRESH_IN_MS: u64 = 500;
 
 /// GET /metadata/{metadataName}/config
 #[derive(Debug, PartialEq, Eq, Serialize)]
@@ -42,7 +46,7 @@ impl MetadataConfigView {
                 MetadataNodeView { hostname, port }
             })
             .collect();
-        MetadataConfigView { cluster_name: cluster.name.clone(), time_refresh_in_ms: 0, nodes }
+        MetadataConfigView { cluster_name: cluster.name.clone(), time_refresh_in_ms: TIME_REFRESH_IN_MS, nodes }
     }
 }
 
@@ -129,7 +133,7 @@ mod tests {
             serde_json::to_value(MetadataConfigView::of(&cluster(0))).unwrap(),
             json!({
                 "clusterName": "prod.orders",
-                "timeRefreshInMs": 0,
+                "timeRefreshInMs": 500,
                 "nodes": [{"hostname": "10.0.0.1", "port": 3306}, {"hostname": "db2.example", "port": 3307}]
             })
         );

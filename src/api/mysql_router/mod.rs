@@ -114,7 +114,8 @@ mod tests {
             let pointer = reference.strip_prefix('#').unwrap_or_else(|| panic!("local reference: {reference}"));
             assert!(document.pointer(pointer).is_some(), "{reference} resolves");
         }
-        let tags: BTreeSet<&str> = document["tags"].as_array().unwrap().iter().map(|tag| tag["name"].as_str().unwrap()).collect();
+        let tags: BTreeSet<&str> =
+            document["tags"].as_array().unwrap().iter().map(|tag| tag["name"].as_str().unwrap()).collect();
         for item in document["paths"].as_object().unwrap().values() {
             for tag in item["get"]["tags"].as_array().unwrap() {
                 assert!(tags.contains(tag.as_str().unwrap()), "tag {tag} is declared");

@@ -41,7 +41,12 @@ fn serialize_status<S: serde::Serializer>(status: &StatusCode, serializer: S) ->
 impl Problem {
     /// 404 for `path` (the whole request path, as Router's `instance`).
     pub fn not_found(path: &str) -> Problem {
-        Problem { title: "URI not found", status: StatusCode::NOT_FOUND, detail: None, instance: Some(path.to_string()) }
+        Problem {
+            title: "URI not found",
+            status: StatusCode::NOT_FOUND,
+            detail: None,
+            instance: Some(path.to_string()),
+        }
     }
 
     /// 405: the path exists, the method does not.

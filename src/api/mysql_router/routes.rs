@@ -17,15 +17,24 @@ pub(super) async fn list(State(service): State<MetaService>) -> Json<Items<Named
     Json(names(service.router().routes().into_iter().map(|route| route.config.name)))
 }
 
-pub(super) async fn config(State(service): State<MetaService>, target: NamePath) -> Result<Json<RouteConfigView>, Problem> {
+pub(super) async fn config(
+    State(service): State<MetaService>,
+    target: NamePath,
+) -> Result<Json<RouteConfigView>, Problem> {
     find(&service, &target).map(|route| Json(RouteConfigView::of(&route)))
 }
 
-pub(super) async fn status(State(service): State<MetaService>, target: NamePath) -> Result<Json<RouteStatusView>, Problem> {
+pub(super) async fn status(
+    State(service): State<MetaService>,
+    target: NamePath,
+) -> Result<Json<RouteStatusView>, Problem> {
     find(&service, &target).map(|route| Json(RouteStatusView::of(&route)))
 }
 
-pub(super) async fn health(State(service): State<MetaService>, target: NamePath) -> Result<Json<RouteHealthView>, Problem> {
+pub(super) async fn health(
+    State(service): State<MetaService>,
+    target: NamePath,
+) -> Result<Json<RouteHealthView>, Problem> {
     find(&service, &target).map(|route| Json(RouteHealthView::of(&route)))
 }
 

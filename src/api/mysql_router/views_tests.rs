@@ -191,7 +191,8 @@ fn routing_status_sums_the_routes() {
 
 #[test]
 fn router_status_names_this_process() {
-    let process = RouterProcess { process_id: 6435, started_at: at(420_619), hostname: Some("boat".into()), version: "0.1.0" };
+    let process =
+        RouterProcess { process_id: 6435, started_at: at(420_619), hostname: Some("boat".into()), version: "0.1.0" };
     assert_eq!(
         to_json(RouterStatusView::of(process.clone())),
         json!({
