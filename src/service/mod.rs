@@ -23,7 +23,7 @@ use crate::router::Router;
 
 pub use fleet::{LeaderCall, LeaderReply, RecoveryFilter};
 pub use clusters::{CreateCluster, DatabaseAccess, ImportCluster, DEFAULT_ADMIN_USER};
-pub use routes::{routed_cluster_name, RoutedCluster, RouterProcess};
+pub use routes::{RoutedCluster, RouterProcess};
 /// Read freshness is node's (it runs the read index); every flavor names it through the service layer.
 pub use crate::node::Consistency;
 

@@ -82,7 +82,7 @@ impl MetaService {
 }
 
 /// The name the flavors give a cluster: `namespace.cluster`.
-pub fn routed_cluster_name(namespace: &str, cluster: &str) -> String {
+fn routed_cluster_name(namespace: &str, cluster: &str) -> String {
     format!("{namespace}.{cluster}")
 }
 
