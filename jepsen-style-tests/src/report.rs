@@ -89,7 +89,7 @@ impl RunReport {
 
 /// Which operations count as writes for the gap measure.
 fn is_write(event: &Event) -> bool {
-    matches!((event.workload.as_str(), event.f.as_str()), ("register", "cas") | ("set", "add") | ("failover", "insert"))
+    matches!((event.workload.as_str(), event.f.as_str()), ("register", "cas") | ("set", "add") | ("failover" | "failover-direct", "insert"))
 }
 
 pub fn operation_counts(events: &[Event]) -> BTreeMap<String, Counts> {
