@@ -303,6 +303,14 @@ async fn rest_figures_match_what_clients_did_through_real_routes() {
     let create = json!({"name": "c", "nodes": addrs, "replicas": 3, "user": ADMIN_USER, "password": ADMIN_PASSWORD});
     let (status, body) = post_json(&format!("{node}/api/v1/namespaces/ns/clusters"), create).await;
     assert_eq!(status, 201, "{body}");
+    // Replication set up and repaired before any client comes (setting it up may end sessions).
+    eventually("shard 0 all healthy", SETTLE_WITHIN, || async {
+        let (status, body) = get_json(&format!("{node}/api/v1/namespaces/ns/clusters/c/health")).await;
+        let findings = body["data"]["shards"][0]["findings"].as_array()?.clone();
+        let kinds: Vec<&str> = findings.iter().filter_map(|finding| finding["kind"].as_str()).collect();
+        (status == 200 && kinds == ["AllHealthy"]).then_some(())
+    })
+    .await;
     let (_, master, replicas) = declared_roles(&node).await;
     let server_of = |addr: &str| servers.iter().find(|server| server.addr() == addr).unwrap().server_id();
 
@@ -377,6 +385,7 @@ async fn rest_figures_match_what_clients_did_through_real_routes() {
         json!({"activeConnections": 1, "totalConnections": 1, "blockedHosts": 0})
     );
     let reader_connections = items(&node, "c_ro", "connections").await;
+    assert_eq!(reader_connections.len(), 1, "{reader_connections:?}");
     let reader_addr = replicas.iter().find(|addr| server_of(addr) == reader_id).unwrap();
     assert_eq!(reader_connections[0]["destinationAddress"], reader_addr.as_str());
     reader.disconnect().await.unwrap();
