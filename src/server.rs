@@ -14,6 +14,7 @@ use tokio::task::JoinHandle;
 use crate::auth::{check_exposure, ClusterSecret, ClusterSecretError, Exposure, TokenError, TokenTable};
 use crate::config::Config;
 use crate::node::{Node, NodeError};
+use crate::router::Router;
 use crate::service::MetaService;
 use crate::storage::Storage;
 
@@ -28,6 +29,8 @@ pub enum ServerError {
     Config(#[from] crate::config::ConfigError),
     #[error("cannot bind {addr}: {source}")]
     Bind { addr: String, source: std::io::Error },
+    #[error(transparent)]
+    Router(#[from] crate::router::RouterError),
     #[error("server i/o failed: {0}")]
     Io(#[from] std::io::Error),
     #[error(transparent)]
@@ -60,6 +63,8 @@ pub struct RunningNode {
     pub node: Node,
     pub http_addr: SocketAddr,
     pub grpc_addr: SocketAddr,
+    /// This node's MySQL routes (their bound addresses and live figures).
+    pub router: Router,
     stop: watch::Sender<bool>,
     servers: Vec<JoinHandle<()>>,
     fleet: crate::failover::Fleet,
@@ -83,6 +88,7 @@ pub async fn start(config: Config, listeners: Listeners) -> Result<RunningNode, 
     for notice in check_exposure(&exposure).map_err(ServerError::Exposed)? {
         tracing::warn!(node_id = config.node_id, "{notice}");
     }
+    crate::router::check_routes(&config.routes).map_err(crate::router::RouterError::from)?;
     std::fs::create_dir_all(&config.data_dir)?;
     let storage = Storage::open(&config.data_dir.join("raft")).map_err(NodeError::from)?;
     let node = Node::start(&config, storage, cluster_secret).await?;
@@ -91,7 +97,8 @@ pub async fn start(config: Config, listeners: Listeners) -> Result<RunningNode, 
     }
     let fleet = crate::failover::Fleet::new(node.clone(), config.fleet.clone());
     let leadership = tokio::spawn(fleet.clone().follow_leadership());
-    let service = MetaService::new(node.clone(), fleet.clone(), crate::router::Router::default(), &config);
+    let router = Router::start(node.clone(), fleet.clone(), &config.routes).await?;
+    let service = MetaService::new(node.clone(), fleet.clone(), router.clone(), &config);
     let (stop, stopped) = watch::channel(false);
 
     let grpc_service = service.clone();
@@ -106,16 +113,16 @@ pub async fn start(config: Config, listeners: Listeners) -> Result<RunningNode, 
     });
     let http_stopped = wait_for_stop(stopped);
     let auth = crate::api::HttpAuth { tokens, protect_metrics: config.auth.protect_metrics };
-    let router = crate::api::router(service, auth);
+    let http_app = crate::api::router(service, auth);
     let limits = config.limits.clone();
-    let http = tokio::spawn(async move { crate::api::serve(listeners.http, router, &limits, http_stopped).await });
+    let http = tokio::spawn(async move { crate::api::serve(listeners.http, http_app, &limits, http_stopped).await });
     tracing::info!(node_id = config.node_id, %http_addr, %grpc_addr, "node serving");
 
     match &config.join {
         Some(target) => node.join(target, config.advertised_grpc_addr(), JOIN_WAIT).await?,
         None => node.bootstrap(config.initial_members()?).await?,
     }
-    Ok(RunningNode { node, http_addr, grpc_addr, stop, servers: vec![grpc, http], fleet, leadership })
+    Ok(RunningNode { node, http_addr, grpc_addr, router, stop, servers: vec![grpc, http], fleet, leadership })
 }
 
 async fn wait_for_stop(mut stopped: watch::Receiver<bool>) {
@@ -134,8 +141,10 @@ impl RunningNode {
         tracing::info!(node_id = self.node.id(), "node stopped");
     }
 
-    /// Stops the leader-only tasks: no probe or repair outlives the node.
+    /// Stops the routes and the leader-only tasks: no routed connection, probe or repair outlives
+    /// the node.
     fn stop_fleet(&self) {
+        self.router.stop();
         self.leadership.abort();
         self.fleet.stop();
     }

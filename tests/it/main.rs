@@ -1,5 +1,6 @@
 //! One integration binary: multi-node clusters over real sockets, in-process and as processes.
 
+mod api_mysql_router;
 mod api_native;
 mod api_orchestrator;
 mod auth;
@@ -11,3 +12,4 @@ mod import;
 mod mariadb;
 mod mariadb_harness_tests;
 mod mysql_client;
+mod router;
