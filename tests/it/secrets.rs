@@ -75,6 +75,22 @@ async fn snapshot_every_node(cluster: &TestCluster) {
     }
 }
 
+/// Restarts the crashed node `index` with `key_file`; answers why it did not start. Waits out
+/// sled's lock on the data directory, which the crashed node's last tasks release a moment later.
+async fn restart_with_key(cluster: &mut TestCluster, index: usize, key_file: Option<PathBuf>) -> Result<(), String> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let key_file = key_file.clone();
+        let outcome = cluster.try_restart_with(index, |config| config.secrets.key_file = key_file).await;
+        match outcome.map_err(|error| error.to_string()) {
+            Err(error) if error.contains("could not acquire lock") && std::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(20)).await
+            }
+            outcome => return outcome,
+        }
+    }
+}
+
 fn stored_password(cluster: &TestCluster, index: usize) -> Option<String> {
     cluster.running(index).node.reader().read(|applied| {
         applied.meta.cluster("ns1", "c1").map(|found| found.credentials.password.expose().to_string())
@@ -141,22 +157,30 @@ async fn passwords_are_sealed_at_rest_and_a_node_without_the_key_refuses_to_star
     // names the key; with the key the node reads the exact password back.
     let restarted = cluster.follower_index().await;
     cluster.crash(restarted).await;
-    let refused = cluster.try_restart_with(restarted, |config| config.secrets.key_file = None).await.err();
-    let refused = refused.expect("a node without the key refuses to start").to_string();
+    let refused = restart_with_key(&mut cluster, restarted, None).await.err();
+    let refused = refused.expect("a node without the key refuses to start");
     assert!(refused.contains("sealed with key \"k1\"") && refused.contains("no secrets.key_file"), "{refused}");
     let wrong_key = write_key_file(keys.path(), "wrong", WRONG_KEY);
-    let refused = cluster.try_restart_with(restarted, |config| config.secrets.key_file = Some(wrong_key)).await.err();
-    let refused = refused.expect("a node with a wrong key refuses to start").to_string();
+    let refused = restart_with_key(&mut cluster, restarted, Some(wrong_key)).await.err();
+    let refused = refused.expect("a node with a wrong key refuses to start");
     assert!(refused.contains("sealed with key \"k1\" does not open"), "{refused}");
     let loose = write_key_file(keys.path(), "loose", OLD_KEY);
     std::fs::set_permissions(&loose, std::fs::Permissions::from_mode(0o644)).unwrap();
-    let refused = cluster.try_restart_with(restarted, |config| config.secrets.key_file = Some(loose)).await.err();
-    assert!(refused.expect("a loose key file is refused").to_string().contains("readable by group or others"));
+    let refused = restart_with_key(&mut cluster, restarted, Some(loose)).await.err();
+    assert!(refused.expect("a loose key file is refused").contains("readable by group or others"));
 
     // Rotation: the new key first, the old one after it; the next snapshot seals with the new key.
     let rotated = write_key_file(keys.path(), "rotated", &format!("{NEW_KEY}{OLD_KEY}"));
-    cluster.try_restart_with(restarted, |config| config.secrets.key_file = Some(rotated)).await.expect("restarts");
+    restart_with_key(&mut cluster, restarted, Some(rotated)).await.expect("restarts with the rotated key file");
     assert_eq!(stored_password(&cluster, restarted).as_deref(), Some(ADMIN_PASSWORD));
+    // One more entry, so that every member's next snapshot is a new one.
+    let url = cluster.url(cluster.leader_index().await);
+    let (status, _) = post_json(&format!("{url}/api/v1/namespaces"), json!({"namespace": "ns2"})).await;
+    assert_eq!(status, 201);
+    eventually("the restarted node applies the new entry", Duration::from_secs(20), || async {
+        cluster.running(restarted).node.reader().read(|applied| applied.meta.namespace("ns2").map(drop))
+    })
+    .await;
     snapshot_every_node(&cluster).await;
     let data_dir = cluster.config(restarted).data_dir.clone();
     let snapshot = std::fs::read(data_dir.join("raft").join("metadata-snapshot")).unwrap();
