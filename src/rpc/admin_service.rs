@@ -267,7 +267,7 @@ impl Admin for AdminService {
         let target = shard_ref(request.namespace, request.cluster, request.shard);
         ack(self
             .service
-            .create_node(target, request.addr, role, Secret::new(request.password), request.expected_version)
+            .create_node(target, request.addr, None, role, Secret::new(request.password), request.expected_version)
             .await)
     }
 

@@ -91,7 +91,7 @@ fn new_node_id() -> String {
 }
 
 fn node_specs(addrs: Vec<String>) -> Vec<NodeSpec> {
-    addrs.into_iter().map(|addr| NodeSpec { id: new_node_id(), addr }).collect()
+    addrs.into_iter().map(|addr| NodeSpec::new(new_node_id(), addr)).collect()
 }
 
 fn find_cluster<'a>(state: &'a MetaState, target: &ClusterRef) -> Result<&'a Cluster, ServiceError> {
