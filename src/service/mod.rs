@@ -9,6 +9,7 @@ mod fleet;
 mod import;
 mod namespaces;
 pub mod proxysql;
+mod servers;
 mod shards;
 
 use rand::distr::{Alphanumeric, SampleString};
@@ -22,6 +23,7 @@ use crate::router::Router;
 
 pub use fleet::{LeaderCall, LeaderReply, RecoveryFilter};
 pub use clusters::{CreateCluster, DatabaseAccess, ImportCluster, DEFAULT_ADMIN_USER};
+pub use servers::{NewServer, RoutedConnection, Server, ServerPatch};
 
 /// How fresh a read must be.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
