@@ -2,6 +2,7 @@
 //! HTTP to service calls and back.
 //!
 //! - `native`: the kvrocks-controller compatible API under `/api/v1` (docs/api.md).
+//! - `maxscale`: MaxScale's servers resource under `/v1/servers` (docs/api-maxscale.md).
 //! - `ops`: `/healthz`, `/readyz`, `/api/v1/status`, `/api/v1/raft/peers`.
 //! - `envelope` and `extract`: the native envelope (`{"data": ...}` / `{"error": {"message": ...}}`)
 //!   and the shared extractors (JSON body, `If-Match`, `?consistency=stale`, path segments).
@@ -12,6 +13,7 @@
 
 mod envelope;
 mod extract;
+mod maxscale;
 mod native;
 mod ops;
 mod orchestrator;
@@ -36,6 +38,7 @@ pub fn router(service: MetaService) -> Router {
     Router::new()
         .nest("/api/v1", native::routes())
         .nest("/api/v2", orchestrator::routes())
+        .nest("/v1", maxscale::routes())
         .merge(ops::routes())
         .fallback(no_route)
         // Applies to the routes added above: keep it after every route.

@@ -23,7 +23,7 @@ use crate::router::Router;
 
 pub use fleet::{LeaderCall, LeaderReply, RecoveryFilter};
 pub use clusters::{CreateCluster, DatabaseAccess, ImportCluster, DEFAULT_ADMIN_USER};
-pub use servers::{NewServer, RoutedConnection, Server, ServerPatch};
+pub use servers::{split_addr, NewServer, RoutedConnection, Server, ServerPatch};
 
 /// How fresh a read must be.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

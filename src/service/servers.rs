@@ -26,7 +26,8 @@ pub struct Server {
     /// The declared node (its password is there: never serialize it).
     pub node: Node,
     pub observation: Option<NodeObservation>,
-    /// `@@server_id` of the shard's master as last observed, for a replica.
+    /// The shard's master, for a replica: its `host:port` and `@@server_id` as last observed.
+    pub master_addr: Option<String>,
     pub master_server_id: Option<u32>,
     /// `@@server_id`s of the shard's replicas, for the master.
     pub replica_server_ids: Vec<u32>,
@@ -49,6 +50,9 @@ pub struct NewServer {
     /// The cluster as `namespace.cluster`; `None` when the fleet holds exactly one cluster.
     pub cluster: Option<String>,
     pub shard: usize,
+    /// Routes (MaxScale services) the caller expects to use it; each must exist on this node and
+    /// lead to the shard. Routes are declared in config files: this links nothing.
+    pub services: Option<Vec<String>>,
 }
 
 /// What a server update changes; `None` keeps the current value.
@@ -57,6 +61,10 @@ pub struct ServerPatch {
     pub name: Option<String>,
     pub host: Option<String>,
     pub port: Option<u16>,
+    /// The cluster as `namespace.cluster`; it must be the server's own (no moves between clusters).
+    pub cluster: Option<String>,
+    /// As in `NewServer`.
+    pub services: Option<Vec<String>>,
 }
 
 /// One routed connection to a server.
@@ -91,6 +99,7 @@ impl MetaService {
             None => only_cluster(&state)?,
         };
         let target = ShardRef { cluster, shard: new.shard };
+        check_services(&self.router.routes(), &target, NodeRole::Slave, new.services.as_deref())?;
         let addr = join_addr(&new.host, new.port);
         self.create_node(target, addr, Some(new.name), NodeRole::Slave, Secret::default(), None).await.map(|_| ())
     }
@@ -99,6 +108,15 @@ impl MetaService {
     pub async fn update_server(&self, name: &str, patch: ServerPatch) -> Result<(), ServiceError> {
         let state = self.node.read(Consistency::Linearizable, |state| Ok(state.clone())).await?;
         let (location, node) = find_server(&state, name)?;
+        if let Some(monitor) = &patch.cluster {
+            let own = format!("{}.{}", location.cluster.namespace, location.cluster.cluster);
+            if *monitor != own {
+                return Err(ServiceError::invalid(format!(
+                    "server {name:?} belongs to monitor {own:?}; moving a server to another cluster is not supported"
+                )));
+            }
+        }
+        check_services(&self.router.routes(), &location, node.role, patch.services.as_deref())?;
         let (host, port) = split_addr(&node.addr)?;
         let addr = join_addr(patch.host.as_deref().unwrap_or(&host), patch.port.unwrap_or(port));
         let name = match patch.name {
@@ -206,6 +224,25 @@ impl MetaService {
     }
 }
 
+/// Every named route exists on this node and uses servers of `location` in `role`.
+fn check_services(routes: &[RouteStatus], location: &ShardRef, role: NodeRole, services: Option<&[String]>) -> Result<(), ServiceError> {
+    for service in services.unwrap_or_default() {
+        match routes.iter().find(|route| route.config.name == *service) {
+            None => return Err(ServiceError::invalid(format!("service {service:?} does not exist: routes are declared in the node's config file"))),
+            Some(route) if !route_covers(route, location, role) => {
+                return Err(ServiceError::invalid(format!(
+                    "service {service:?} routes to {} shard {} ({}), not to this server; routes are declared in the node's config file",
+                    route.destination.cluster,
+                    route.destination.shard,
+                    route.destination.role.as_str()
+                )))
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(())
+}
+
 fn in_use(message: String) -> ServiceError {
     ServiceError::new(ErrorCode::Conflict, message)
 }
@@ -292,6 +329,7 @@ fn server(
     let shard = state
         .cluster(&location.cluster.namespace, &location.cluster.cluster)
         .and_then(|cluster| cluster.shards.get(location.shard));
+    let master_addr = shard.filter(|_| node.role == NodeRole::Slave).and_then(|shard| shard.master()).map(|m| m.addr.clone());
     let (master_server_id, replica_server_ids) = match (node.role, shard) {
         (NodeRole::Slave, Some(shard)) => (shard.master().and_then(server_id), Vec::new()),
         (NodeRole::Master, Some(shard)) => {
@@ -303,6 +341,7 @@ fn server(
         name: effective_name(&node).to_string(),
         location,
         observation: observations.get(&node.id).cloned(),
+        master_addr,
         master_server_id,
         replica_server_ids,
         routes: Vec::new(),
