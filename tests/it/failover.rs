@@ -17,7 +17,7 @@ const REPAIR_WITHIN: Duration = Duration::from_secs(30);
 /// Three MariaDB servers registered as one shard of cluster `ns/c` on a three-node shardkeeper.
 pub(crate) struct Fleet {
     pub(crate) shardkeeper: TestCluster,
-    servers: Vec<MariaDbServer>,
+    pub(crate) servers: Vec<MariaDbServer>,
 }
 
 impl Fleet {
@@ -84,7 +84,7 @@ impl Fleet {
         (master["id"].as_str().unwrap().to_string(), master["addr"].as_str().unwrap().to_string())
     }
 
-    fn server(&self, addr: &str) -> &MariaDbServer {
+    pub(crate) fn server(&self, addr: &str) -> &MariaDbServer {
         self.servers.iter().find(|server| server.addr() == addr).expect("a server with that address")
     }
 
