@@ -13,6 +13,7 @@ use tokio::task::JoinHandle;
 
 use crate::config::Config;
 use crate::node::{Node, NodeError};
+use crate::router::Router;
 use crate::service::MetaService;
 use crate::storage::Storage;
 
@@ -27,6 +28,8 @@ pub enum ServerError {
     Config(#[from] crate::config::ConfigError),
     #[error("cannot bind {addr}: {source}")]
     Bind { addr: String, source: std::io::Error },
+    #[error(transparent)]
+    Router(#[from] crate::router::RouterError),
     #[error("server i/o failed: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -52,6 +55,8 @@ pub struct RunningNode {
     pub node: Node,
     pub http_addr: SocketAddr,
     pub grpc_addr: SocketAddr,
+    /// This node's MySQL routes (their bound addresses and live figures).
+    pub router: Router,
     stop: watch::Sender<bool>,
     servers: Vec<JoinHandle<()>>,
     fleet: crate::failover::Fleet,
@@ -61,6 +66,7 @@ pub struct RunningNode {
 /// Starts a node: opens storage, starts raft and both servers, then forms or joins the cluster
 /// (a data directory that already holds a cluster just resumes).
 pub async fn start(config: Config, listeners: Listeners) -> Result<RunningNode, ServerError> {
+    crate::router::check_routes(&config.routes).map_err(crate::router::RouterError::from)?;
     std::fs::create_dir_all(&config.data_dir)?;
     let storage = Storage::open(&config.data_dir.join("raft")).map_err(NodeError::from)?;
     let node = Node::start(&config, storage).await?;
@@ -69,7 +75,8 @@ pub async fn start(config: Config, listeners: Listeners) -> Result<RunningNode, 
     }
     let fleet = crate::failover::Fleet::new(node.clone(), config.fleet.clone());
     let leadership = tokio::spawn(fleet.clone().follow_leadership());
-    let service = MetaService::new(node.clone(), fleet.clone(), crate::router::Router::default(), &config);
+    let router = Router::start(node.clone(), fleet.clone(), &config.routes).await?;
+    let service = MetaService::new(node.clone(), fleet.clone(), router.clone(), &config);
     let http_addr = listeners.http.local_addr()?;
     let grpc_addr = listeners.grpc.local_addr()?;
     let (stop, stopped) = watch::channel(false);
@@ -77,12 +84,12 @@ pub async fn start(config: Config, listeners: Listeners) -> Result<RunningNode, 
     let grpc_service = service.clone();
     let grpc_stopped = wait_for_stop(stopped.clone());
     let grpc = tokio::spawn(async move {
-        if let Err(error) = crate::rpc::serve(listeners.grpc, grpc_service, grpc_stopped).await {
+        if let Err(error) = crate::admin_grpc::serve(listeners.grpc, grpc_service, grpc_stopped).await {
             tracing::error!(%error, "grpc server failed");
         }
     });
     let http_stopped = wait_for_stop(stopped);
-    let router = crate::api::router(service);
+    let http_app = crate::api::router(service);
     // axum 0.8 leaves TCP_NODELAY off; answers are small and latency is what clients wait on.
     let http_listener = listeners.http.tap_io(|stream| {
         if let Err(error) = stream.set_nodelay(true) {
@@ -90,7 +97,7 @@ pub async fn start(config: Config, listeners: Listeners) -> Result<RunningNode, 
         }
     });
     let http = tokio::spawn(async move {
-        if let Err(error) = axum::serve(http_listener, router).with_graceful_shutdown(http_stopped).await {
+        if let Err(error) = axum::serve(http_listener, http_app).with_graceful_shutdown(http_stopped).await {
             tracing::error!(%error, "http server failed");
         }
     });
@@ -100,7 +107,7 @@ pub async fn start(config: Config, listeners: Listeners) -> Result<RunningNode, 
         Some(target) => node.join(target, config.advertised_grpc_addr(), JOIN_WAIT).await?,
         None => node.bootstrap(config.initial_members()?).await?,
     }
-    Ok(RunningNode { node, http_addr, grpc_addr, stop, servers: vec![grpc, http], fleet, leadership })
+    Ok(RunningNode { node, http_addr, grpc_addr, router, stop, servers: vec![grpc, http], fleet, leadership })
 }
 
 async fn wait_for_stop(mut stopped: watch::Receiver<bool>) {
@@ -119,8 +126,10 @@ impl RunningNode {
         tracing::info!(node_id = self.node.id(), "node stopped");
     }
 
-    /// Stops the leader-only tasks: no probe or repair outlives the node.
+    /// Stops the routes and the leader-only tasks: no routed connection, probe or repair outlives
+    /// the node.
     fn stop_fleet(&self) {
+        self.router.stop();
         self.leadership.abort();
         self.fleet.stop();
     }

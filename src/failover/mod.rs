@@ -184,6 +184,12 @@ impl Fleet {
         Ok(self.observations.snapshot())
     }
 
+    /// The latest probes of the given nodes while this node leads, `None` otherwise (the router
+    /// honours them when it has them).
+    pub fn observations_of<'a>(&self, node_ids: impl IntoIterator<Item = &'a str>) -> Option<HashMap<String, NodeObservation>> {
+        self.is_active().then(|| self.observations.of_nodes(node_ids))
+    }
+
     /// The findings of every shard of a cluster (leader only).
     pub fn health(&self, state: &MetaState, namespace: &str, cluster: &str) -> Result<Vec<ShardHealth>, ServiceError> {
         self.require_active()?;

@@ -19,8 +19,9 @@ pub struct RouteConfig {
     pub bind_port: u16,
     /// `shard://NAMESPACE/CLUSTER/SHARD-INDEX?role=PRIMARY|SECONDARY|PRIMARY_AND_SECONDARY`.
     pub destinations: String,
-    /// Router's meaning. Default first-available for PRIMARY, round-robin-with-fallback for SECONDARY,
-    /// round-robin for PRIMARY_AND_SECONDARY.
+    /// Router's meaning. Default as MySQL Router's for metadata-cache destinations: first-available
+    /// for PRIMARY, round-robin for SECONDARY and PRIMARY_AND_SECONDARY (Router's bootstrap writes
+    /// round-robin-with-fallback for SECONDARY; say so here to get it).
     #[serde(default)]
     pub routing_strategy: Option<RoutingStrategy>,
     /// Most client connections served at once; one more gets a MySQL error. Default 512.

@@ -6,30 +6,117 @@
 //! Owns: route listeners, destination choice, quarantine, the client-host block list, the live
 //! figures (`RouteStatus`). Must not touch: HTTP (the MySQL Router and MaxScale flavors in `api` read
 //! `Router::routes`), raft writes, MySQL parsing beyond the handshake.
+//!
+//! Layout: `destination` and `validation` (pure) check the declared routes; `choice` (pure) picks
+//! servers; `handshake` (pure) is the little MySQL the router reads and writes; `route` holds a
+//! route's state; `proxy` is the data path, `quarantine` the probing of failed destinations, and
+//! `topology` the loop that follows raft.
 
+mod choice;
 pub mod config;
+mod destination;
+mod handshake;
+mod proxy;
+mod quarantine;
+mod route;
 mod status;
+mod topology;
+mod validation;
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
 
 pub use config::{RouteConfig, RoutingStrategy};
+pub use destination::DestinationError;
 pub use status::{ConnectionStatus, Destination, DestinationStatus, RouteRole, RouteStatus};
+pub use validation::{check_routes, default_strategy, CheckedRoute, RouteConfigError};
 
-/// A handle on this node's routes; cheap to clone.
+use crate::failover::Fleet;
+use crate::node::Node;
+use quarantine::Quarantine;
+use route::Route;
+
+/// Why the router cannot start; the node refuses to start with it.
+#[derive(Debug, thiserror::Error)]
+pub enum RouterError {
+    #[error("invalid [[routes]]: {0}")]
+    Config(#[from] RouteConfigError),
+    #[error("route \"{route}\" cannot bind {addr}: {source}")]
+    Bind { route: String, addr: String, source: std::io::Error },
+}
+
+/// A handle on this node's routes; cheap to clone. `Router::default()` serves no route.
 #[derive(Clone, Default)]
-pub struct Router {}
+pub struct Router {
+    inner: Arc<RouterInner>,
+}
+
+#[derive(Default)]
+struct RouterInner {
+    routes: Vec<Arc<Route>>,
+    quarantine: Quarantine,
+    tasks: Mutex<Vec<JoinHandle<()>>>,
+}
 
 impl Router {
+    /// Checks `routes`, binds every listener (`bind_port = 0` takes any free port; the status says
+    /// which), and starts serving and following the topology.
+    pub async fn start(node: Node, fleet: Fleet, routes: &[RouteConfig]) -> Result<Router, RouterError> {
+        let checked = check_routes(routes)?;
+        let mut bound = Vec::with_capacity(checked.len());
+        for route in checked {
+            let addr = format!("{}:{}", route.config.bind_address, route.config.bind_port);
+            let bind_error = |source| RouterError::Bind { route: route.config.name.clone(), addr: addr.clone(), source };
+            let listener = TcpListener::bind(&addr).await.map_err(bind_error)?;
+            let local_addr = listener.local_addr().map_err(bind_error)?;
+            tracing::info!(route = %route.config.name, %local_addr, destinations = %route.destination.uri(), "route listening");
+            bound.push((Arc::new(Route::new(route, local_addr)), listener));
+        }
+        let quarantine = Quarantine::default();
+        let ids = Arc::new(AtomicU64::new(0));
+        let routes: Vec<Arc<Route>> = bound.iter().map(|(route, _)| route.clone()).collect();
+        let mut tasks = vec![tokio::spawn(topology::follow(routes.clone(), node, fleet))];
+        for (route, listener) in bound {
+            tasks.push(tokio::spawn(proxy::serve(route, listener, quarantine.clone(), ids.clone())));
+        }
+        Ok(Router { inner: Arc::new(RouterInner { routes, quarantine, tasks: Mutex::new(tasks) }) })
+    }
+
     /// The live status of every route, in declaration order.
     pub fn routes(&self) -> Vec<RouteStatus> {
-        Vec::new()
+        let quarantined = self.quarantined();
+        self.inner.routes.iter().map(|route| route.status(&quarantined)).collect()
     }
 
     /// One route by name.
     pub fn route(&self, name: &str) -> Option<RouteStatus> {
-        self.routes().into_iter().find(|route| route.config.name == name)
+        let route = self.inner.routes.iter().find(|route| route.name() == name)?;
+        Some(route.status(&self.quarantined()))
     }
 
     /// Closes every routed connection to the server at `addr` (`host:port`); answers how many.
-    pub fn close_connections_to(&self, _addr: &str) -> usize {
-        0
+    pub fn close_connections_to(&self, addr: &str) -> usize {
+        self.inner.routes.iter().map(|route| route.close_connections_to(addr)).sum()
+    }
+
+    /// The destinations quarantined now (refused or timed out, probed in the background).
+    pub fn quarantined(&self) -> HashSet<String> {
+        self.inner.quarantine.snapshot()
+    }
+
+    /// Stops listening, closes every routed connection and stops the background tasks.
+    pub fn stop(&self) {
+        for task in self.inner.tasks.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).drain(..) {
+            task.abort();
+        }
+        for route in &self.inner.routes {
+            route.alive.store(false, Ordering::Relaxed);
+            route.close_all();
+        }
+        self.inner.quarantine.stop();
     }
 }

@@ -24,26 +24,9 @@ use crate::router::Router;
 pub use fleet::{LeaderCall, LeaderReply, RecoveryFilter};
 pub use clusters::{CreateCluster, DatabaseAccess, ImportCluster, DEFAULT_ADMIN_USER};
 pub use servers::{split_addr, NewServer, RoutedConnection, Server, ServerPatch};
+/// Read freshness is node's (it runs the read index); every flavor names it through the service layer.
+pub use crate::node::Consistency;
 
-/// How fresh a read must be.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Consistency {
-    /// Reflects every write acknowledged before the read started (leader ReadIndex).
-    #[default]
-    Linearizable,
-    /// This node's local copy; may lag behind the leader.
-    Stale,
-}
-
-impl Consistency {
-    /// `"stale"` selects a stale read; anything else (or nothing) is linearizable.
-    pub fn from_query(value: Option<&str>) -> Consistency {
-        match value {
-            Some(value) if value.eq_ignore_ascii_case("stale") => Consistency::Stale,
-            _ => Consistency::Linearizable,
-        }
-    }
-}
 
 /// Names one cluster.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -23,7 +23,12 @@ pub(crate) struct Fleet {
 impl Fleet {
     /// Blank servers with ids `first_server_id..+3`; the first is declared master.
     pub(crate) async fn start(first_server_id: u32, policy: Value) -> Fleet {
-        let (shardkeeper, servers) = tokio::join!(TestCluster::start(3), start_many(3, first_server_id));
+        Self::start_with(first_server_id, policy, |_| {}).await
+    }
+
+    /// As `start`, with each shardkeeper node's config adjusted by `tune` (routes, say).
+    pub(crate) async fn start_with(first_server_id: u32, policy: Value, tune: impl Fn(&mut shardkeeper::config::Config)) -> Fleet {
+        let (shardkeeper, servers) = tokio::join!(TestCluster::start_with(3, tune), start_many(3, first_server_id));
         let fleet = Fleet { shardkeeper, servers };
         let base = fleet.base();
         let (status, body) = post_json(&format!("{base}/api/v1/namespaces"), json!({"namespace": "ns"})).await;
@@ -42,7 +47,7 @@ impl Fleet {
         self.shardkeeper.url(0)
     }
 
-    fn cluster_url(&self) -> String {
+    pub(crate) fn cluster_url(&self) -> String {
         format!("{}/api/v1/namespaces/ns/clusters/c", self.base())
     }
 
@@ -88,7 +93,7 @@ impl Fleet {
         self.servers.iter().find(|server| server.addr() == addr).expect("a server with that address")
     }
 
-    fn index_of(&self, addr: &str) -> usize {
+    pub(crate) fn index_of(&self, addr: &str) -> usize {
         self.servers.iter().position(|server| server.addr() == addr).expect("a server with that address")
     }
 
@@ -113,7 +118,7 @@ async fn insert_row(server: &MariaDbServer, id: u64) -> Result<(), String> {
 }
 
 /// The ids in `app.rows_t` on `server` (none when the table is not there yet).
-async fn row_ids(server: &MariaDbServer) -> BTreeSet<u64> {
+pub(crate) async fn row_ids(server: &MariaDbServer) -> BTreeSet<u64> {
     server
         .try_query_strings("SELECT id FROM app.rows_t")
         .await

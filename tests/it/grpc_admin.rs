@@ -1,8 +1,8 @@
 //! The gRPC Admin service's fleet calls, through a follower, against real MariaDB servers.
 
 use serde_json::{json, Value};
-use shardkeeper::rpc::pb;
-use shardkeeper::rpc::pb::admin_client::AdminClient;
+use shardkeeper::pb;
+use shardkeeper::pb::admin_client::AdminClient;
 
 use crate::failover::Fleet;
 

@@ -11,3 +11,4 @@ mod import;
 mod mariadb;
 mod mariadb_harness_tests;
 mod mysql_client;
+mod router;
