@@ -246,3 +246,130 @@ async fn failover_passes_over_a_server_in_maintenance() {
     assert!(body.to_string().contains("in maintenance"), "{body}");
     fleet.shardkeeper.shutdown().await;
 }
+
+/// A route on every shardkeeper node, declared as the router tests do.
+fn route(name: &str, destinations: &str, extra: &str) -> shardkeeper::router::RouteConfig {
+    toml::from_str(&format!("name = \"{name}\"\nbind_port = 0\ndestinations = \"{destinations}\"\n{extra}")).expect("a route config")
+}
+
+fn routed(config: &mut shardkeeper::config::Config) {
+    config.routes = vec![
+        route("rw", "shard://ns/c/0?role=PRIMARY", ""),
+        route("ro", "shard://ns/c/0?role=SECONDARY", "routing_strategy = \"round-robin-with-fallback\""),
+    ];
+}
+
+/// A connection through route `name` of shardkeeper node `node`, as the application user.
+async fn connect_through(fleet: &Fleet, node: usize, name: &str) -> mysql_async::Conn {
+    use crate::mariadb::{APP_DATABASE, APP_PASSWORD, APP_USER};
+    let addr = fleet.shardkeeper.running(node).router.route(name).and_then(|route| route.local_addr).expect("the route is bound");
+    let opts = mysql_async::OptsBuilder::default()
+        .ip_or_hostname(addr.ip().to_string())
+        .tcp_port(addr.port())
+        .user(Some(APP_USER))
+        .pass(Some(APP_PASSWORD))
+        .db_name(Some(APP_DATABASE))
+        .prefer_socket(false);
+    tokio::time::timeout(Duration::from_secs(5), mysql_async::Conn::new(opts))
+        .await
+        .expect("connecting through the route took over 5 s")
+        .expect("connects through the route")
+}
+
+async fn server_id_on(conn: &mut mysql_async::Conn) -> Result<u32, mysql_async::Error> {
+    use mysql_async::prelude::Queryable;
+    Ok(conn.query_first::<u32, _>("SELECT @@server_id").await?.expect("a server id"))
+}
+
+/// The server ids `count` fresh connections through route `name` of node `node` reach.
+async fn fresh_server_ids(fleet: &Fleet, node: usize, name: &str, count: usize) -> Vec<u32> {
+    let mut ids = Vec::new();
+    for _ in 0..count {
+        let mut conn = connect_through(fleet, node, name).await;
+        ids.push(server_id_on(&mut conn).await.expect("a query through the route"));
+        let _ = conn.disconnect().await;
+    }
+    ids
+}
+
+/// Polls `conn` with queries until one fails: the router closed it.
+async fn wait_closed(what: &str, conn: &mut mysql_async::Conn) {
+    let deadline = std::time::Instant::now() + WITHIN;
+    while server_id_on(conn).await.is_ok() {
+        assert!(std::time::Instant::now() < deadline, "{what} still open after {WITHIN:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Whether route `name` of node `node` would send a new connection to `addr` now.
+fn is_destination(fleet: &Fleet, node: usize, name: &str, addr: &str) -> bool {
+    fleet.shardkeeper.running(node).router.route(name).is_some_and(|route| route.destinations.iter().any(|d| d.addr == addr))
+}
+
+// Real clients through real routes: drain keeps new connections away from a replica while its
+// established connection keeps working ("Draining" until it closes, then "Drained"); the figures
+// and relationships of the answering node's router show in the resource; a server with routed
+// connections cannot be deleted; maintenance with force=yes closes this node's connections to it,
+// and with both replicas in maintenance the SECONDARY route falls back to the primary;
+// DELETE .../connections closes the connections to the primary.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn maintenance_and_drain_steer_routed_connections() {
+    let fleet = Fleet::start_with(421, json!({}), routed).await;
+    fleet.wait_all_healthy().await;
+    let node = 1;
+    let base = fleet.shardkeeper.url(node);
+    let (_, master_addr) = fleet.master().await;
+    let master_id = fleet.server(&master_addr).server_id();
+    let server_id_of = |addr: &str| fleet.server(addr).server_id();
+
+    let mut held = connect_through(&fleet, node, "ro").await;
+    let held_id = server_id_on(&mut held).await.expect("a query through ro");
+    let x = fleet.servers.iter().find(|server| server.server_id() == held_id).expect("a replica").addr();
+    let y = fleet.servers.iter().map(|server| server.addr()).find(|addr| *addr != x && *addr != master_addr).unwrap();
+    let (status, body) = get_json(&format!("{base}/v1/servers/{x}")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["relationships"]["services"]["data"], json!([{"id": "ro", "type": "services"}]));
+    assert_eq!(body["data"]["attributes"]["statistics"]["connections"], 1, "{body}");
+    let (_, connections) = get_json(&format!("{base}/v1/servers/{x}/connections")).await;
+    assert_eq!(connections["data"].as_array().map(Vec::len), Some(1), "{connections}");
+    assert_eq!(connections["data"][0]["attributes"]["service"], "ro");
+
+    // Drain X: no new connection reaches it, the held one keeps working.
+    assert_eq!(put(&format!("{}/v1/servers/{x}/set?state=drain", fleet.shardkeeper.url(0))).await.0, 204);
+    wait_state(&base, &x, "Draining, Slave, Running").await;
+    eventually("the route stops choosing the draining replica", WITHIN, || async { (!is_destination(&fleet, node, "ro", &x)).then_some(()) }).await;
+    assert_eq!(fresh_server_ids(&fleet, node, "ro", 4).await, vec![server_id_of(&y); 4], "new connections avoid the draining replica");
+    assert_eq!(server_id_on(&mut held).await.expect("the held connection still works"), held_id);
+    let (status, body) = delete(&format!("{base}/v1/servers/{x}")).await;
+    assert_eq!((status, detail(&body).contains("in use")), (403, true), "deleting a server with a routed connection: {body}");
+    held.disconnect().await.expect("disconnect");
+    wait_state(&base, &x, "Drained, Slave, Running").await;
+
+    // Maintenance of X (and force=yes on Y, closing this node's connection to it).
+    assert_eq!(put(&format!("{base}/v1/servers/{x}/clear?state=drain")).await.0, 204);
+    assert_eq!(put(&format!("{base}/v1/servers/{x}/set?state=maintenance")).await.0, 204);
+    let mut on_y = connect_through(&fleet, node, "ro").await;
+    assert_eq!(server_id_on(&mut on_y).await.expect("a query"), server_id_of(&y));
+    assert_eq!(put(&format!("{base}/v1/servers/{y}/set?state=maintenance&force=yes")).await.0, 204);
+    wait_closed("the forced connection", &mut on_y).await;
+    wait_state(&base, &y, "Maintenance, Running").await;
+    eventually("the route leaves both replicas", WITHIN, || async {
+        (!is_destination(&fleet, node, "ro", &x) && !is_destination(&fleet, node, "ro", &y)).then_some(())
+    })
+    .await;
+    assert_eq!(fresh_server_ids(&fleet, node, "ro", 2).await, vec![master_id; 2], "no replica qualifies: the fallback is the primary");
+
+    // DELETE .../connections closes this node's routed connections to the primary.
+    let mut on_master = connect_through(&fleet, node, "rw").await;
+    assert_eq!(server_id_on(&mut on_master).await.expect("a query"), master_id);
+    let (_, connections) = get_json(&format!("{base}/v1/servers/{master_addr}/connections")).await;
+    assert_eq!(connections["data"].as_array().map(Vec::len), Some(1), "{connections}");
+    assert_eq!(connections["data"][0]["attributes"]["service"], "rw");
+    assert_eq!(delete(&format!("{base}/v1/servers/{master_addr}/connections")).await.0, 204);
+    wait_closed("the connection to the primary", &mut on_master).await;
+
+    // X in maintenance, unrouted, no connections: it can go.
+    assert_eq!(delete(&format!("{base}/v1/servers/{x}")).await.0, 204);
+    assert_eq!(get_json(&format!("{base}/v1/servers/{x}")).await.0, 404);
+    fleet.shardkeeper.shutdown().await;
+}
