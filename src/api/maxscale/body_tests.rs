@@ -66,10 +66,13 @@ fn bad_documents_are_refused_with_403() {
     }
 }
 
+/// (body, conversion, fragment of the refusal)
+type ConversionCase = (ServerBody, fn(ServerBody) -> Result<(), MaxError>, &'static str);
+
 #[test]
 fn incomplete_creations_and_bad_patches_are_refused() {
     let parse = |body: &[u8]| parse_server_body(body).expect("parses");
-    let cases: [(ServerBody, fn(ServerBody) -> Result<(), MaxError>, &str); 5] = [
+    let cases: [ConversionCase; 5] = [
         (parse(br#"{"data": {"attributes": {"parameters": {"address": "a", "port": 1}}}}"#), |b| b.into_new_server().map(drop), "data.id (the server name) is required"),
         (parse(br#"{"data": {"id": "s", "attributes": {"parameters": {"port": 1}}}}"#), |b| b.into_new_server().map(drop), "\"address\" is required"),
         (parse(br#"{"data": {"id": "s", "attributes": {"parameters": {"address": "a"}}}}"#), |b| b.into_new_server().map(drop), "\"port\" is required"),

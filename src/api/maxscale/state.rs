@@ -102,6 +102,9 @@ mod tests {
         DbError::Server { addr: REPLICA_1.into(), op: "connect".into(), code: 1045, state: "28000".into(), message: "access denied".into() }
     }
 
+    /// (case, role, admin state, observation, open connections, state string)
+    type StateCase<'a> = (&'static str, NodeRole, AdminState, Option<&'a NodeObservation>, u64, &'static str);
+
     #[test]
     fn state_words_follow_maxscale() {
         use AdminState::{Active, Drain, Maintenance};
@@ -113,7 +116,7 @@ mod tests {
         let connecting = seen(replica(2, "0-1-5", MASTER, Connecting));
         let elsewhere = seen(replica(2, "0-1-5", "10.0.0.9:3306", Running));
         let (down, auth) = (lost(refused()), lost(denied()));
-        let cases: [(&str, NodeRole, AdminState, Option<&NodeObservation>, u64, &str); 13] = [
+        let cases: [StateCase; 13] = [
             ("master", Master, Active, Some(&master), 0, "Master, Running"),
             ("read-only master", Master, Active, Some(&read_only_master), 0, "Running"),
             ("replica", Slave, Active, Some(&attached), 0, "Slave, Running"),
