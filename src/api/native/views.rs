@@ -180,9 +180,9 @@ mod tests {
         let expected = serde_json::json!({"cluster": {"name": "c1", "version": 3, "shards": [
             {"nodes": [
                 {"id": "a", "addr": "db1:3306", "role": "master", "created_at": 1_700_000_000,
-                 "promotion_rule": "neutral"},
+                 "promotion_rule": "neutral", "admin_state": "active"},
                 {"id": "b", "addr": "db1:3306", "role": "slave", "created_at": 1_700_000_000,
-                 "promotion_rule": "neutral"}
+                 "promotion_rule": "neutral", "admin_state": "active"}
              ],
              "slot_ranges": ["0-8191"], "import_slot": -1, "migrating_slot": 5},
             {"nodes": [], "slot_ranges": [], "import_slot": -1, "migrating_slot": -1}
