@@ -121,6 +121,11 @@ async fn servers_resource_answers_as_maxscale_documents() {
     // Documented codes and bad input, in MaxScale's envelope.
     let (status, body) = get_json(&format!("{servers_url}/nope")).await;
     assert_eq!((status, detail(&body).contains("does not exist")), (404, true), "{body}");
+    let (status, body) = get_json(&format!("{base}/v1/services")).await;
+    assert_eq!((status, detail(&body).contains("no resource")), (404, true), "not served: {body}");
+    let (status, body) = put(&format!("{servers_url}/server1")).await;
+    assert_eq!((status, detail(&body).contains("not allowed")), (405, true), "{body}");
+    assert_eq!(get_json(&format!("{servers_url}/")).await.0, 200, "the collection with a trailing slash");
     let (status, body) = patch(&format!("{servers_url}/server3"), "{not json").await;
     assert_eq!((status, detail(&body).contains("not valid json")), (403, true), "{body}");
     assert_eq!(patch(&format!("{servers_url}/nope"), &rename("x")).await.0, 404);
