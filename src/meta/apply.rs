@@ -7,7 +7,6 @@
 use std::collections::BTreeSet;
 use std::net::Ipv6Addr;
 
-use super::apply_node_admin::NodeChange;
 use super::command::{Command, CommandResult, NodeSpec, Response};
 use super::server_names::check_new_names;
 use super::error::{MetaError, MetaErrorKind};
@@ -142,44 +141,10 @@ impl MetaState {
                 let cluster = self.cluster_to_change(namespace, cluster, *expected_version)?;
                 promote_node(cluster, *shard, new_master_id)
             }
-            Command::SetPromotionRule {
-                namespace,
-                cluster,
-                shard,
-                node_id,
-                rule,
-                expected_version,
-            } => {
-                let cluster = self.cluster_to_change(namespace, cluster, *expected_version)?;
-                let node = node_mut(cluster, *shard, node_id)?;
-                node.promotion_rule = *rule;
-                Ok(bump(cluster))
-            }
-            Command::MarkDiverged {
-                namespace,
-                cluster,
-                shard,
-                node_id,
-                reason,
-            } => {
-                let cluster = self.cluster_to_change(namespace, cluster, None)?;
-                let node = node_mut(cluster, *shard, node_id)?;
-                if node.role == NodeRole::Master && reason.is_some() {
-                    return Err(MetaError::conflict(format!("node {node_id:?} is the master of shard {shard}")));
-                }
-                node.diverged = reason.clone();
-                Ok(bump(cluster))
-            }
-            Command::SetNodeAdminState { namespace, cluster, shard, node_id, state, expected_version } => {
-                let cluster = self.cluster_to_change(namespace, cluster, *expected_version)?;
-                let node = node_mut(cluster, *shard, node_id)?;
-                node.admin_state = *state;
-                Ok(bump(cluster))
-            }
-            Command::UpdateNode { namespace, cluster, shard, node_id, name, addr, expected_version } => {
-                let change = NodeChange { shard: *shard, node_id, name: name.as_deref(), addr };
-                self.update_node(namespace, cluster, change, *expected_version)
-            }
+            Command::SetPromotionRule { .. }
+            | Command::MarkDiverged { .. }
+            | Command::SetNodeAdminState { .. }
+            | Command::UpdateNode { .. } => self.apply_node_change(command),
             Command::BeginRecovery(intent) => self.begin_recovery(intent),
             Command::FinishRecovery(outcome) => self.finish_recovery(outcome),
             Command::AcknowledgeRecovery { id, by, comment, at_ms } => {

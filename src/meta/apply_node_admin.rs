@@ -1,24 +1,45 @@
-//! The state machine's handling of `Command::UpdateNode`: a node's server name and address,
-//! validated (name free in the whole fleet, address free in the cluster) before anything changes.
-//! `SetNodeAdminState` needs no validation beyond the node's existence and lives beside the other
-//! flag commands in `apply`. Pure, like the rest of `meta`.
+//! The state machine's node-level changes: promotion rule, diverged mark, admin state
+//! (maintenance, drain) and `UpdateNode` (server name and address; the name must be free in the
+//! whole fleet, the address in the cluster). Each validates everything before it changes
+//! anything and bumps the cluster version. Pure, like the rest of `meta`.
 
 use super::apply::{bump, node_mut, validate_addr};
-use super::command::CommandResult;
+use super::command::{Command, CommandResult};
 use super::error::MetaError;
 use super::server_names::check_name_free;
-use super::types::MetaState;
-
-/// What `UpdateNode` sets on one node.
-pub(super) struct NodeChange<'a> {
-    pub shard: usize,
-    pub node_id: &'a str,
-    pub name: Option<&'a str>,
-    pub addr: &'a str,
-}
+use super::types::{MetaState, NodeRole};
 
 impl MetaState {
-    pub(super) fn update_node(
+    /// Applies a node-level command; `apply` routes exactly these here.
+    pub(super) fn apply_node_change(&mut self, command: &Command) -> CommandResult {
+        match command {
+            Command::SetPromotionRule { namespace, cluster, shard, node_id, rule, expected_version } => {
+                let cluster = self.cluster_to_change(namespace, cluster, *expected_version)?;
+                node_mut(cluster, *shard, node_id)?.promotion_rule = *rule;
+                Ok(bump(cluster))
+            }
+            Command::MarkDiverged { namespace, cluster, shard, node_id, reason } => {
+                let cluster = self.cluster_to_change(namespace, cluster, None)?;
+                let node = node_mut(cluster, *shard, node_id)?;
+                if node.role == NodeRole::Master && reason.is_some() {
+                    return Err(MetaError::conflict(format!("node {node_id:?} is the master of shard {shard}")));
+                }
+                node.diverged = reason.clone();
+                Ok(bump(cluster))
+            }
+            Command::SetNodeAdminState { namespace, cluster, shard, node_id, state, expected_version } => {
+                let cluster = self.cluster_to_change(namespace, cluster, *expected_version)?;
+                node_mut(cluster, *shard, node_id)?.admin_state = *state;
+                Ok(bump(cluster))
+            }
+            Command::UpdateNode { namespace, cluster, shard, node_id, name, addr, expected_version } => {
+                self.update_node(namespace, cluster, NodeChange { shard: *shard, node_id, name: name.as_deref(), addr }, *expected_version)
+            }
+            other => Err(MetaError::invalid(format!("{} is not a node-level command", other.kind()))),
+        }
+    }
+
+    fn update_node(
         &mut self,
         namespace: &str,
         cluster_name: &str,
@@ -43,4 +64,12 @@ impl MetaState {
         node.addr = change.addr.to_string();
         Ok(bump(cluster))
     }
+}
+
+/// What `UpdateNode` sets on one node.
+struct NodeChange<'a> {
+    shard: usize,
+    node_id: &'a str,
+    name: Option<&'a str>,
+    addr: &'a str,
 }
