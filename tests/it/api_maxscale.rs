@@ -211,6 +211,16 @@ async fn servers_resource_answers_as_maxscale_documents() {
     wait_state(&base, "server3", "Maintenance, Running").await;
     assert_eq!(native_put(r#"{"admin_state": "active"}"#, None).await, 200);
 
+    // PATCH moves a server: probed at its new address (nothing there: Down), then back.
+    let port_of = |port: u16| format!(r#"{{"data": {{"attributes": {{"parameters": {{"port": {port}}}}}}}}}"#);
+    assert_eq!(patch(&format!("{servers_url}/server3"), &port_of(closed_port())).await.0, 204);
+    wait_state(&base, "server3", "Down").await;
+    let (status, body) = patch(&format!("{servers_url}/server3"), &port_of(fleet.server(&master_addr).port())).await;
+    assert_eq!((status, detail(&body).contains("already used")), (403, true), "the master's address: {body}");
+    let own_port = fleet.server(&replicas[1]).port();
+    assert_eq!(patch(&format!("{servers_url}/server3"), &port_of(own_port)).await.0, 204);
+    wait_state(&base, "server3", "Slave, Running").await;
+
     // A SIGKILLed replica is Down.
     let killed = fleet.servers.iter().position(|server| server.addr() == replicas[1]).unwrap();
     fleet.servers[killed].kill();
