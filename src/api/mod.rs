@@ -3,6 +3,7 @@
 //!
 //! - `native`: the kvrocks-controller compatible API under `/api/v1` (docs/api.md).
 //! - `maxscale`: MaxScale's servers resource under `/v1/servers` (docs/api-maxscale.md).
+//! - `mysql_router`: the MySQL Router REST API under `/api/20190715` (docs/api-mysql-router.md).
 //! - `ops`: `/healthz`, `/readyz`, `/api/v1/status`, `/api/v1/raft/peers`.
 //! - `envelope` and `extract`: the native envelope (`{"data": ...}` / `{"error": {"message": ...}}`)
 //!   and the shared extractors (JSON body, `If-Match`, `?consistency=stale`, path segments).
@@ -14,6 +15,7 @@
 mod envelope;
 mod extract;
 mod maxscale;
+mod mysql_router;
 mod native;
 mod ops;
 mod orchestrator;
@@ -24,6 +26,7 @@ use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{Method, StatusCode, Uri};
 use axum::middleware::{self, Next};
 use axum::response::Response;
+use axum::routing::any;
 use axum::Router;
 
 use self::envelope::ApiError;
@@ -39,6 +42,9 @@ pub fn router(service: MetaService) -> Router {
         .nest("/api/v1", native::routes())
         .nest("/api/v2", orchestrator::routes())
         .nest("/v1", maxscale::routes())
+        .nest("/api/20190715", mysql_router::routes())
+        // A nested fallback does not catch the prefix with a bare trailing slash.
+        .route("/api/20190715/", any(mysql_router::no_route))
         .merge(ops::routes())
         .fallback(no_route)
         // Applies to the routes added above: keep it after every route.

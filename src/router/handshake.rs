@@ -108,7 +108,7 @@ pub struct HandshakeWatch {
 const SSL_REQUEST_LENGTH: usize = 32;
 
 impl HandshakeWatch {
-    pub fn from_server(&mut self, bytes: &[u8]) -> Option<Verdict> {
+    pub fn server_sent(&mut self, bytes: &[u8]) -> Option<Verdict> {
         let (mut greeted, client_answered, mut verdict) = (self.greeted, self.client_answered, self.verdict);
         self.from_server.feed(bytes, |head| {
             if verdict.is_some() {
@@ -131,7 +131,7 @@ impl HandshakeWatch {
         verdict
     }
 
-    pub fn from_client(&mut self, bytes: &[u8]) -> Option<Verdict> {
+    pub fn client_sent(&mut self, bytes: &[u8]) -> Option<Verdict> {
         let (greeted, mut client_answered, mut verdict) = (self.greeted, self.client_answered, self.verdict);
         self.from_client.feed(bytes, |head| {
             if verdict.is_some() || !greeted || client_answered {
@@ -219,8 +219,8 @@ mod tests {
             let mut verdict = None;
             for step in steps {
                 let now = match step {
-                    Server(bytes) => watch.from_server(bytes),
-                    Client(bytes) => watch.from_client(bytes),
+                    Server(bytes) => watch.server_sent(bytes),
+                    Client(bytes) => watch.client_sent(bytes),
                 };
                 verdict = verdict.or(now);
             }

@@ -141,7 +141,7 @@ async fn watch_handshake(
                     Some(read) => {
                         write_all(server, &buffer[..read]).await?;
                         count(&connection.to_server, &connection.last_sent_ms, read);
-                        watch.from_client(&buffer[..read])
+                        watch.client_sent(&buffer[..read])
                     }
                 }
             }
@@ -153,7 +153,7 @@ async fn watch_handshake(
                     Some(read) => {
                         write_all(client, &buffer[..read]).await?;
                         count(&connection.from_server, &connection.last_received_ms, read);
-                        watch.from_server(&buffer[..read])
+                        watch.server_sent(&buffer[..read])
                     }
                 }
             }

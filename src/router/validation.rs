@@ -150,6 +150,20 @@ mod tests {
     }
 
     #[test]
+    fn the_config_example_in_the_routing_guide_parses_and_checks() {
+        let guide = include_str!("../../docs/routing.md");
+        let start = guide.find("```toml\n").expect("a toml example") + "```toml\n".len();
+        let length = guide[start..].find("```").expect("the end of the example");
+        let config: crate::config::Config = toml::from_str(&guide[start..start + length]).unwrap();
+        let routes = check_routes(&config.routes).expect("the example routes are valid");
+        assert_eq!(routes.len(), 2);
+        assert_eq!(routes[0].destination.uri(), "shard://prod/orders/0?role=PRIMARY");
+        assert_eq!(routes[1].strategy, RoutingStrategy::RoundRobinWithFallback);
+        assert_eq!(routes[1].config.connect_timeout, std::time::Duration::from_secs(1));
+        assert_eq!(routes[1].config.bind_address, "127.0.0.1");
+    }
+
+    #[test]
     fn port_zero_never_clashes() {
         assert!(check_routes(&[route("a", 0, PRIMARY), route("b", 0, SECONDARY)]).is_ok());
     }

@@ -9,6 +9,7 @@ mod fleet;
 mod import;
 mod namespaces;
 pub mod proxysql;
+mod routes;
 mod servers;
 mod shards;
 
@@ -24,6 +25,7 @@ use crate::router::Router;
 pub use fleet::{LeaderCall, LeaderReply, RecoveryFilter};
 pub use clusters::{CreateCluster, DatabaseAccess, ImportCluster, DEFAULT_ADMIN_USER};
 pub use servers::{split_addr, NewServer, RoutedConnection, Server, ServerPatch};
+pub use routes::{RoutedCluster, RouterProcess};
 /// Read freshness is node's (it runs the read index); every flavor names it through the service layer.
 pub use crate::node::Consistency;
 
@@ -54,6 +56,7 @@ pub struct MetaService {
 
 impl MetaService {
     pub fn new(node: Node, fleet: Fleet, router: Router, config: &Config) -> Self {
+        routes::stamp_process_start();
         MetaService { node, fleet, fleet_config: config.fleet.clone(), proxysql: config.proxysql.clone(), router }
     }
 

@@ -46,7 +46,7 @@ impl ShardkeeperProcesses {
                     .arg(format!("--grpc-addr={}", grpc[index]))
                     .arg(format!("--data-dir={}", data.path().join(format!("node{index}")).display()))
                     .arg(format!("--initial-cluster={}", initial_cluster.join(",")))
-                    .env("RUST_LOG", "warn")
+                    .env("RUST_LOG", "error,openraft=off")
                     .stdout(Stdio::null())
                     .stderr(Stdio::inherit())
                     .spawn()
@@ -95,7 +95,7 @@ impl HaProxy {
         let dir = tempfile::tempdir().expect("temporary directory");
         let config = dir.path().join("haproxy.cfg");
         let text = format!(
-            "global\n    maxconn 20000\ndefaults\n    mode tcp\n    timeout connect 5s\n    timeout client 1h\n    timeout server 1h\n\
+            "global\n    maxconn 8000\ndefaults\n    mode tcp\n    timeout connect 5s\n    timeout client 1h\n    timeout server 1h\n\
              frontend mysql\n    bind 127.0.0.1:{port}\n    default_backend primary\n\
              backend primary\n    server primary {backend}\n"
         );
