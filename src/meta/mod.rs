@@ -5,11 +5,13 @@
 //! arrives inside the command, so every raft member computes the same outcome.
 
 mod apply;
+mod apply_node_admin;
 mod command;
 mod error;
 mod fleet_view;
 mod recovery;
 mod secret;
+pub mod server_names;
 mod slots;
 mod types;
 
