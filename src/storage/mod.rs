@@ -346,6 +346,36 @@ mod tests {
         assert_eq!(reopened.read_snapshot_in_background::<String>().await.unwrap(), expected);
     }
 
+    fn keys(text: &str) -> KeyRing {
+        KeyRing::parse(Path::new("keys"), text).unwrap()
+    }
+
+    #[test]
+    fn a_plain_log_reads_with_a_key_and_a_sealed_one_needs_its_key_to_open() {
+        use crate::meta::Secret;
+        const KEY: &str = "k1 00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+        let dir = tempfile::tempdir().unwrap();
+        let plain = Storage::open(dir.path()).unwrap();
+        plain.append_log([(1u64, Secret::new("written-plain"))]).unwrap();
+        plain.db.flush().unwrap();
+        drop(plain);
+        let sealed = Storage::open_with_keys(dir.path(), keys(KEY)).unwrap();
+        assert_eq!(sealed.read_log::<Secret>(1, 2).unwrap(), vec![Secret::new("written-plain")]);
+        sealed.append_log([(2u64, Secret::new("written-sealed"))]).unwrap();
+        let raw = sealed.log.get(2u64.to_be_bytes()).unwrap().unwrap();
+        assert!(!String::from_utf8_lossy(&raw).contains("written-sealed"));
+        sealed.db.flush().unwrap();
+        drop(sealed);
+
+        let refused = Storage::open(dir.path()).err().map(|error| error.to_string()).unwrap_or_default();
+        assert!(refused.contains("sealed with key \"k1\", but no secrets.key_file"), "{refused}");
+        let other = "k2 00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+        let refused = Storage::open_with_keys(dir.path(), keys(other)).err().map(|error| error.to_string());
+        assert!(refused.unwrap_or_default().contains("which secrets.key_file does not hold"));
+        let reopened = Storage::open_with_keys(dir.path(), keys(KEY)).unwrap();
+        assert_eq!(reopened.last_log::<Secret>().unwrap(), Some(Secret::new("written-sealed")));
+    }
+
     #[test]
     fn reopening_keeps_records_and_rejects_other_format_versions() {
         let dir = tempfile::tempdir().unwrap();
