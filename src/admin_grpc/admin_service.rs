@@ -203,7 +203,7 @@ impl Admin for AdminService {
         let target = shard_ref(request.namespace, request.cluster, request.shard);
         ack(self
             .service
-            .create_node(target, request.addr, role, Secret::new(request.password), request.expected_version)
+            .create_node(target, request.addr, request.name, role, Secret::new(request.password), request.expected_version)
             .await)
     }
 
@@ -259,6 +259,18 @@ impl Admin for AdminService {
             })?;
         let target = shard_ref(request.namespace, request.cluster, request.shard);
         ack(self.service.set_promotion_rule(target, request.node_id, rule, request.expected_version).await)
+    }
+
+    async fn set_admin_state(&self, request: Request<pb::AdminStateRequest>) -> GrpcResult<pb::Ack> {
+        let request = request.into_inner();
+        let state = pb::admin_state_from_word(&request.admin_state).ok_or_else(|| {
+            to_status(ServiceError::invalid(format!(
+                "admin_state must be active, maintenance or drain, got \"{}\"",
+                request.admin_state
+            )))
+        })?;
+        let target = shard_ref(request.namespace, request.cluster, request.shard);
+        ack(self.service.set_node_admin_state(target, request.node_id, state, request.expected_version).await)
     }
 
     async fn clear_diverged(&self, request: Request<pb::NodeRef>) -> GrpcResult<pb::Ack> {

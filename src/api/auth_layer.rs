@@ -12,13 +12,14 @@ use std::sync::Arc;
 
 use axum::extract::{Request, State};
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::HeaderValue;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 
 use super::envelope::ApiError;
+use super::maxscale::MaxError;
 use super::orchestrator::V2Error;
 use crate::auth::{acting_as, http_access, HttpAccess, TokenTable, ANONYMOUS_PRINCIPAL};
 use crate::error::{ErrorCode, ServiceError};
@@ -106,10 +107,8 @@ fn render_mysql_router(error: ServiceError) -> Response {
     response
 }
 
-/// MaxScale's REST API error document.
 fn render_maxscale(error: ServiceError) -> Response {
-    let status: StatusCode = error.code.http_status();
-    (status, Json(json!({ "errors": [{ "detail": error.message }] }))).into_response()
+    MaxError::from(error).into_response()
 }
 
 #[cfg(test)]

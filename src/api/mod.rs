@@ -2,6 +2,7 @@
 //! HTTP to service calls and back.
 //!
 //! - `native`: the kvrocks-controller compatible API under `/api/v1` (docs/api.md).
+//! - `maxscale`: MaxScale's servers resource under `/v1/servers` (docs/api-maxscale.md).
 //! - `mysql_router`: the MySQL Router REST API under `/api/20190715` (docs/api-mysql-router.md).
 //! - `ops`: `/healthz`, `/readyz`, `/api/v1/status`, `/api/v1/raft/peers`.
 //! - `envelope` and `extract`: the native envelope (`{"data": ...}` / `{"error": {"message": ...}}`)
@@ -16,6 +17,7 @@
 mod auth_layer;
 mod envelope;
 mod extract;
+mod maxscale;
 mod mysql_router;
 mod native;
 mod ops;
@@ -46,6 +48,7 @@ pub fn router(service: MetaService, auth: HttpAuth) -> Router {
     Router::new()
         .nest("/api/v1", native::routes())
         .nest("/api/v2", orchestrator::routes())
+        .nest("/v1", maxscale::routes())
         .nest("/api/20190715", mysql_router::routes())
         // A nested fallback does not catch the prefix with a bare trailing slash.
         .route("/api/20190715/", any(mysql_router::no_route))

@@ -22,7 +22,6 @@ const OPERATOR_WRITES: &[&str] = &[
     "/api/v1/namespaces/*/clusters/*/shards/*/failover",
     "/api/v1/namespaces/*/clusters/*/recoveries/*/acknowledge",
     "/api/v1/namespaces/*/clusters/*/shards/*/nodes/*/promotion-rule",
-    "/api/v1/namespaces/*/clusters/*/shards/*/nodes/*/admin-state",
     "/api/v1/namespaces/*/clusters/*/shards/*/nodes/*/admin_state",
     "/api/v1/namespaces/*/clusters/*/migrate",
     // MaxScale: maintenance and drain of a server
@@ -61,7 +60,8 @@ const VIEWER_METHODS: &[&str] = &[
 ];
 
 /// Admin gRPC methods an operator may call; every other one needs an admin.
-const OPERATOR_METHODS: &[&str] = &["Failover", "AcknowledgeRecovery", "SetPromotionRule", "MigrateSlot"];
+const OPERATOR_METHODS: &[&str] =
+    &["Failover", "AcknowledgeRecovery", "SetPromotionRule", "MigrateSlot", "SetAdminState"];
 
 /// The role an Admin gRPC method (its bare name, e.g. `CreateCluster`) needs.
 pub fn grpc_required_role(method: &str) -> Role {
@@ -122,7 +122,8 @@ mod tests {
             ("DELETE", format!("{shard}/nodes/abc"), Requires(Admin)),
             ("POST", format!("{shard}/nodes/abc/promotion-rule"), Requires(Operator)),
             ("POST", format!("{shard}/nodes/abc/clear-diverged"), Requires(Admin)),
-            ("PUT", format!("{shard}/nodes/abc/admin-state"), Requires(Operator)),
+            ("PUT", format!("{shard}/nodes/abc/admin_state"), Requires(Operator)),
+            ("DELETE", "/v1/servers/db1/connections".into(), Requires(Admin)),
             ("POST", "/api/v1/namespaces/ns/clusters/c/recoveries/7/acknowledge".into(), Requires(Operator)),
             ("POST", "/api/v1/namespaces/ns/clusters/c/migrate".into(), Requires(Operator)),
             ("POST", "/api/v1/raft/peers".into(), Requires(Admin)),
@@ -153,6 +154,7 @@ mod tests {
             ("Failover", Operator),
             ("MigrateSlot", Operator),
             ("AcknowledgeRecovery", Operator),
+            ("SetAdminState", Operator),
             ("CreateCluster", Admin),
             ("DeleteCluster", Admin),
             ("AddPeer", Admin),

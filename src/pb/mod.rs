@@ -5,13 +5,34 @@
 //! (transport, raft's network, the members' and the Admin servers) imports it from below.
 
 use crate::error::ServiceError;
-use crate::meta::{Cluster, Node as DbNode, NodeRole, Shard, SlotRange};
+use crate::meta::{AdminState, Cluster, Node as DbNode, NodeRole, Shard, SlotRange};
 
 tonic::include_proto!("shardkeeper.v1");
 
 /// A database node as the Admin service shows it: never its password.
 pub fn node_to_pb(node: DbNode) -> NodeInfo {
-    NodeInfo { id: node.id, addr: node.addr, role: node.role.as_str().to_string(), created_at: node.created_at }
+    NodeInfo {
+        admin_state: admin_state_word(node.admin_state).to_string(),
+        name: node.name.unwrap_or_default(),
+        id: node.id,
+        addr: node.addr,
+        role: node.role.as_str().to_string(),
+        created_at: node.created_at,
+    }
+}
+
+/// The word of an admin state, as the REST API and `AdminStateRequest` spell it.
+pub fn admin_state_word(state: AdminState) -> &'static str {
+    match state {
+        AdminState::Active => "active",
+        AdminState::Maintenance => "maintenance",
+        AdminState::Drain => "drain",
+    }
+}
+
+/// The admin state a word names.
+pub fn admin_state_from_word(word: &str) -> Option<AdminState> {
+    [AdminState::Active, AdminState::Maintenance, AdminState::Drain].into_iter().find(|state| admin_state_word(*state) == word)
 }
 
 pub fn shard_to_pb(shard: Shard) -> ShardInfo {

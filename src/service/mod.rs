@@ -10,6 +10,7 @@ mod import;
 mod namespaces;
 pub mod proxysql;
 mod routes;
+mod servers;
 mod shards;
 
 use rand::distr::{Alphanumeric, SampleString};
@@ -23,6 +24,7 @@ use crate::router::Router;
 
 pub use fleet::{LeaderCall, LeaderReply, RecoveryFilter};
 pub use clusters::{CreateCluster, DatabaseAccess, ImportCluster, DEFAULT_ADMIN_USER};
+pub use servers::{split_addr, NewServer, RoutedConnection, Server, ServerPatch};
 pub use routes::{RoutedCluster, RouterProcess};
 /// Read freshness is node's (it runs the read index); every flavor names it through the service layer.
 pub use crate::node::Consistency;
@@ -77,7 +79,7 @@ fn new_node_id() -> String {
 }
 
 fn node_specs(addrs: Vec<String>) -> Vec<NodeSpec> {
-    addrs.into_iter().map(|addr| NodeSpec { id: new_node_id(), addr }).collect()
+    addrs.into_iter().map(|addr| NodeSpec::new(new_node_id(), addr)).collect()
 }
 
 fn find_cluster<'a>(state: &'a MetaState, target: &ClusterRef) -> Result<&'a Cluster, ServiceError> {

@@ -1,5 +1,6 @@
 //! One integration binary: multi-node clusters over real sockets, in-process and as processes.
 
+mod api_maxscale;
 mod api_mysql_router;
 mod api_native;
 mod api_orchestrator;
@@ -13,3 +14,4 @@ mod mariadb;
 mod mariadb_harness_tests;
 mod mysql_client;
 mod router;
+mod secrets;
