@@ -59,11 +59,11 @@ async fn handle_client(route: Arc<Route>, quarantine: Quarantine, client: TcpStr
     };
     let candidates = match route.candidates(&quarantine.snapshot()) {
         Ok(candidates) => candidates,
-        Err(reason) => return refuse(&client, codes::CANNOT_CONNECT, &reason).await,
+        Err(reason) => return refuse(&client, codes::NO_DESTINATION, &reason).await,
     };
     let (server, destination) = match connect_first(&route, &quarantine, candidates).await {
         Ok(connected) => connected,
-        Err(reason) => return refuse(&client, codes::CANNOT_CONNECT, &reason).await,
+        Err(reason) => return refuse(&client, codes::NO_DESTINATION, &reason).await,
     };
     let _ = server.set_nodelay(true);
     let connection = admission.register(id, source, destination, started_at);
