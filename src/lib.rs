@@ -5,16 +5,21 @@
 //! - `mysql`: the MySQL / MariaDB client layer (flavors, GTID sets, status parsing, repair SQL).
 //! - `health`: the leader's prober and the pure analysis of what it sees; `failover`: planning and
 //!   executing failovers, switchovers and repairs, leader only.
+//! - `pb`: the generated protobuf code and pb <-> domain conversions, at the bottom.
+//! - `transport`: the members' client side (channel cache, transport-error classification).
 //! - `node`: one raft member; leadership, forwarding (gRPC, one hop), linearizable reads, membership.
+//! - `member_rpc`: the gRPC servers only members call (Raft, Members: Propose, ReadIndex, ...).
 //! - `router`: the MySQL connection router (a listener per route, following failovers).
 //! - `service`: one method per use case, shared by every API flavor.
-//! - `api`: axum routers, one module per flavor, thin over `service`; `rpc`: tonic servers and clients.
+//! - `api`: axum routers, one module per flavor, thin over `service`; `admin_grpc`: the public Admin
+//!   gRPC service beside it, and the one gRPC listener.
 //! - `error`: the one error-code table for HTTP and gRPC; `config` / `cli`: settings and flags.
 //! - `server`: wires a node's storage, raft and servers together and shuts them down.
 //!
 //! Writes become `meta::Command`s committed by a raft majority and applied on every node; reads are
 //! linearizable through the leader's read index unless `?consistency=stale` asks for the local copy.
 
+pub mod admin_grpc;
 pub mod api;
 pub mod cli;
 pub mod clock;
@@ -22,12 +27,14 @@ pub mod config;
 pub mod error;
 pub mod failover;
 pub mod health;
+pub mod member_rpc;
 pub mod meta;
 pub mod mysql;
 pub mod node;
+pub mod pb;
 pub mod raft;
 pub mod router;
-pub mod rpc;
 pub mod server;
 pub mod service;
 pub mod storage;
+pub mod transport;

@@ -85,7 +85,7 @@ pub async fn start(config: Config, listeners: Listeners) -> Result<RunningNode, 
     let grpc_service = service.clone();
     let grpc_stopped = wait_for_stop(stopped.clone());
     let grpc = tokio::spawn(async move {
-        if let Err(error) = crate::rpc::serve(listeners.grpc, grpc_service, grpc_stopped).await {
+        if let Err(error) = crate::admin_grpc::serve(listeners.grpc, grpc_service, grpc_stopped).await {
             tracing::error!(%error, "grpc server failed");
         }
     });

@@ -39,6 +39,21 @@ pub const DATABASE_SERVERS: [Host; 3] = [
     Host { name: "db3", container: "shardkeeper-db3", ip: "172.28.0.23", host_port: 3313 },
 ];
 
+/// A shardkeeper node's PRIMARY route to the demo shard (`shop_rw` in deploy/shardkeeper.toml),
+/// as the host reaches it.
+#[derive(Debug, Clone)]
+pub struct Route {
+    /// `sk1-route`: the node serving it, for the history.
+    pub name: &'static str,
+    pub host_port: u16,
+}
+
+pub const ROUTES: [Route; 3] = [
+    Route { name: "sk1-route", host_port: 6441 },
+    Route { name: "sk2-route", host_port: 6442 },
+    Route { name: "sk3-route", host_port: 6443 },
+];
+
 /// The demo shard registered by the compose file's `register` service.
 pub const DEMO_NAMESPACE: &str = "demo";
 pub const DEMO_CLUSTER: &str = "shop";

@@ -17,7 +17,8 @@ use shardkeeper_jepsen::history::{read_history, Recorder};
 use shardkeeper_jepsen::nemesis::{self, Fault, Nemesis, Target};
 use shardkeeper_jepsen::report::{self, RunReport};
 use shardkeeper_jepsen::workload::register::Registers;
-use shardkeeper_jepsen::workload::{self, failover::FinalState, Client, ReadConsistency};
+use shardkeeper_jepsen::workload::failover::{FinalState, WritePath};
+use shardkeeper_jepsen::workload::{self, Client, ReadConsistency};
 
 /// Explored states the register checker may spend per key before answering "unknown".
 const CHECKER_BUDGET: usize = 5_000_000;
@@ -130,7 +131,9 @@ async fn run(mode: Mode, results: &Path, clocks: PathBuf, minutes: u64) -> anyho
     }
     for _ in 0..2 {
         clients.push(tokio::spawn(workload::set::run_client(session.client.clone(), nodes.clone())));
-        clients.push(tokio::spawn(workload::failover::run_writer(session.client.clone(), nodes.clone())));
+        for path in [WritePath::Route, WritePath::Direct] {
+            clients.push(tokio::spawn(workload::failover::run_writer(session.client.clone(), nodes.clone(), path)));
+        }
     }
     clients.push(tokio::spawn(workload::failover::run_sampler(session.client.clone(), nodes.clone())));
 

@@ -50,10 +50,10 @@ impl RunReport {
     pub fn summary(&self) -> String {
         let mut out = String::new();
         let _ = writeln!(out, "\nsummary ({} mode, {:.0} s)", self.mode, self.duration_s);
-        let _ = writeln!(out, "{:<10} {:>8} {:>8} {:>8} {:>22}", "workload", "ok", "fail", "info", "longest write gap (ms)");
+        let _ = writeln!(out, "{:<16} {:>8} {:>8} {:>8} {:>22}", "workload", "ok", "fail", "info", "longest write gap (ms)");
         for (workload, counts) in &self.operations {
             let gap = self.longest_write_gap_ms.get(workload).map_or("-".to_string(), u64::to_string);
-            let _ = writeln!(out, "{workload:<10} {:>8} {:>8} {:>8} {gap:>22}", counts.ok, counts.fail, counts.info);
+            let _ = writeln!(out, "{workload:<16} {:>8} {:>8} {:>8} {gap:>22}", counts.ok, counts.fail, counts.info);
         }
         let mut by_fault: BTreeMap<&str, usize> = BTreeMap::new();
         for fault in &self.faults {
@@ -89,7 +89,7 @@ impl RunReport {
 
 /// Which operations count as writes for the gap measure.
 fn is_write(event: &Event) -> bool {
-    matches!((event.workload.as_str(), event.f.as_str()), ("register", "cas") | ("set", "add") | ("failover", "insert"))
+    matches!((event.workload.as_str(), event.f.as_str()), ("register", "cas") | ("set", "add") | ("failover" | "failover-direct", "insert"))
 }
 
 pub fn operation_counts(events: &[Event]) -> BTreeMap<String, Counts> {

@@ -2,6 +2,8 @@
 //! HTTP to service calls and back.
 //!
 //! - `native`: the kvrocks-controller compatible API under `/api/v1` (docs/api.md).
+//! - `maxscale`: MaxScale's servers resource under `/v1/servers` (docs/api-maxscale.md).
+//! - `mysql_router`: the MySQL Router REST API under `/api/20190715` (docs/api-mysql-router.md).
 //! - `ops`: `/healthz`, `/readyz`, `/api/v1/status`, `/api/v1/raft/peers`.
 //! - `envelope` and `extract`: the native envelope (`{"data": ...}` / `{"error": {"message": ...}}`)
 //!   and the shared extractors (JSON body, `If-Match`, `?consistency=stale`, path segments).
@@ -12,6 +14,8 @@
 
 mod envelope;
 mod extract;
+mod maxscale;
+mod mysql_router;
 mod native;
 mod ops;
 mod orchestrator;
@@ -22,6 +26,7 @@ use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{Method, StatusCode, Uri};
 use axum::middleware::{self, Next};
 use axum::response::Response;
+use axum::routing::any;
 use axum::Router;
 
 use self::envelope::ApiError;
@@ -36,6 +41,10 @@ pub fn router(service: MetaService) -> Router {
     Router::new()
         .nest("/api/v1", native::routes())
         .nest("/api/v2", orchestrator::routes())
+        .nest("/v1", maxscale::routes())
+        .nest("/api/20190715", mysql_router::routes())
+        // A nested fallback does not catch the prefix with a bare trailing slash.
+        .route("/api/20190715/", any(mysql_router::no_route))
         .merge(ops::routes())
         .fallback(no_route)
         // Applies to the routes added above: keep it after every route.

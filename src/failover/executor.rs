@@ -209,7 +209,7 @@ impl Executor {
         };
         let recorded_loss = self
             .node
-            .read(crate::service::Consistency::Stale, |state| {
+            .read(crate::node::Consistency::Stale, |state| {
                 Ok(state.recoveries.get(&id).is_some_and(|recovery| recovery.data_loss_possible))
             })
             .await

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use crate::health::{errant_transactions, replicates_from, FindingKind, NodeObservation, ShardHealth};
-use crate::meta::{ClusterPolicy, Node, NodeRef, NodeRole, PromotionRule, Recovery, RecoveryState, Shard};
+use crate::meta::{AdminState, ClusterPolicy, Node, NodeRef, NodeRole, PromotionRule, Recovery, RecoveryState, Shard};
 use crate::mysql::{Flavor, GtidSet, IoThreadState, ServerState};
 
 /// The replica chosen for promotion.
@@ -221,6 +221,10 @@ fn eligibility<'a>(
         .ok_or("unreachable or not probed yet")?;
     if replica.promotion_rule == PromotionRule::MustNot {
         return Err("its promotion rule is must_not".to_string());
+    }
+    // Drain only keeps new routed connections away; a draining replica may still be promoted.
+    if replica.admin_state == AdminState::Maintenance {
+        return Err("it is in maintenance".to_string());
     }
     if let Some(reason) = &replica.diverged {
         return Err(format!("it is diverged: {reason}"));

@@ -2,7 +2,7 @@ use std::time::Duration;
 
 use super::*;
 use crate::health::test_fixtures::*;
-use crate::meta::{ClusterPolicy, RecoveryKind, RecoveryState};
+use crate::meta::{AdminState, ClusterPolicy, RecoveryKind, RecoveryState};
 use crate::mysql::Flavor;
 use crate::mysql::IoThreadState::{Connecting, Running};
 
@@ -33,6 +33,10 @@ fn candidate_choice() {
         shard.nodes[index].promotion_rule = PromotionRule::Prefer;
         shard
     };
+    let held = |mut shard: Shard, index: usize, state: AdminState| {
+        shard.nodes[index].admin_state = state;
+        shard
+    };
     let cases: Vec<CandidateCase> = vec![
         ("the most advanced replica wins", shard(), dead_master_observations("0-1-8", "0-1-10"), None, false, Ok("r2"), false),
         ("equal replicas: declared order", shard(), dead_master_observations("0-1-10", "0-1-10"), None, false, Ok("r1"), false),
@@ -51,6 +55,51 @@ fn candidate_choice() {
             false,
         ),
         ("must_not is never chosen", must_not(shard(), 2), dead_master_observations("0-1-8", "0-1-10"), None, false, Ok("r1"), true),
+        (
+            "a replica in maintenance is never chosen, even the most advanced",
+            held(shard(), 2, AdminState::Maintenance),
+            dead_master_observations("0-1-8", "0-1-10"),
+            None,
+            false,
+            Ok("r1"),
+            true,
+        ),
+        (
+            "equal replicas: the one in maintenance is passed over",
+            held(shard(), 1, AdminState::Maintenance),
+            dead_master_observations("0-1-10", "0-1-10"),
+            None,
+            false,
+            Ok("r2"),
+            false,
+        ),
+        (
+            "a draining replica may still be promoted",
+            held(shard(), 2, AdminState::Drain),
+            dead_master_observations("0-1-8", "0-1-10"),
+            None,
+            false,
+            Ok("r2"),
+            false,
+        ),
+        (
+            "switchover to a replica in maintenance is refused",
+            held(shard(), 2, AdminState::Maintenance),
+            healthy(),
+            Some("r2"),
+            true,
+            Err("cannot be promoted: 127.0.0.1:3308: it is in maintenance"),
+            false,
+        ),
+        (
+            "every replica in maintenance: nothing to promote",
+            held(held(shard(), 1, AdminState::Maintenance), 2, AdminState::Maintenance),
+            dead_master_observations("0-1-10", "0-1-10"),
+            None,
+            false,
+            Err("it is in maintenance"),
+            false,
+        ),
         (
             "errant replica is refused",
             shard(),

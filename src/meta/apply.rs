@@ -8,6 +8,7 @@ use std::collections::BTreeSet;
 use std::net::Ipv6Addr;
 
 use super::command::{Command, CommandResult, NodeSpec, Response};
+use super::server_names::check_new_names;
 use super::error::{MetaError, MetaErrorKind};
 use super::slots::{
     covers_slots, merge_slots, split_evenly, subtract_slots, SlotRange, SLOT_COUNT,
@@ -42,6 +43,7 @@ impl MetaState {
                 created_at,
             } => {
                 let shards = split_into_shards(name, nodes, *replicas)?;
+                check_new_names(self, spec_names(nodes))?;
                 let new = NewCluster { credentials, policy, created_at: *created_at };
                 self.create_cluster(namespace, name, &shards, new)
             }
@@ -54,6 +56,7 @@ impl MetaState {
                 created_at,
             } => {
                 let shards: Vec<&[NodeSpec]> = shards.iter().map(Vec::as_slice).collect();
+                check_new_names(self, shards.iter().flat_map(|specs| spec_names(specs)))?;
                 let new = NewCluster { credentials, policy, created_at: *created_at };
                 self.create_cluster(namespace, name, &shards, new)
             }
@@ -70,6 +73,7 @@ impl MetaState {
                 created_at,
                 expected_version,
             } => {
+                check_new_names(self, spec_names(nodes))?;
                 let cluster = self.cluster_to_change(namespace, cluster, *expected_version)?;
                 create_shard(
                     cluster,
@@ -99,6 +103,7 @@ impl MetaState {
                 created_at,
                 expected_version,
             } => {
+                check_new_names(self, spec_names(std::slice::from_ref(node)))?;
                 let cluster = self.cluster_to_change(namespace, cluster, *expected_version)?;
                 let stamp = Stamp {
                     password,
@@ -136,34 +141,10 @@ impl MetaState {
                 let cluster = self.cluster_to_change(namespace, cluster, *expected_version)?;
                 promote_node(cluster, *shard, new_master_id)
             }
-            Command::SetPromotionRule {
-                namespace,
-                cluster,
-                shard,
-                node_id,
-                rule,
-                expected_version,
-            } => {
-                let cluster = self.cluster_to_change(namespace, cluster, *expected_version)?;
-                let node = node_mut(cluster, *shard, node_id)?;
-                node.promotion_rule = *rule;
-                Ok(bump(cluster))
-            }
-            Command::MarkDiverged {
-                namespace,
-                cluster,
-                shard,
-                node_id,
-                reason,
-            } => {
-                let cluster = self.cluster_to_change(namespace, cluster, None)?;
-                let node = node_mut(cluster, *shard, node_id)?;
-                if node.role == NodeRole::Master && reason.is_some() {
-                    return Err(MetaError::conflict(format!("node {node_id:?} is the master of shard {shard}")));
-                }
-                node.diverged = reason.clone();
-                Ok(bump(cluster))
-            }
+            Command::SetPromotionRule { .. }
+            | Command::MarkDiverged { .. }
+            | Command::SetNodeAdminState { .. }
+            | Command::UpdateNode { .. } => self.apply_node_change(command),
             Command::BeginRecovery(intent) => self.begin_recovery(intent),
             Command::FinishRecovery(outcome) => self.finish_recovery(outcome),
             Command::AcknowledgeRecovery { id, by, comment, at_ms } => {
@@ -268,7 +249,7 @@ impl MetaState {
     }
 
     /// The cluster a cluster-level command changes, after the existence and version checks.
-    fn cluster_to_change(
+    pub(super) fn cluster_to_change(
         &mut self,
         namespace: &str,
         name: &str,
@@ -451,7 +432,7 @@ fn promote_node(cluster: &mut Cluster, index: usize, node_id: &str) -> CommandRe
 }
 
 /// Records a successful change of the cluster.
-fn bump(cluster: &mut Cluster) -> Response {
+pub(super) fn bump(cluster: &mut Cluster) -> Response {
     cluster.version += 1;
     Response::ClusterVersion(cluster.version)
 }
@@ -465,7 +446,7 @@ fn shard_of(cluster: &Cluster, index: usize) -> Result<&Shard, MetaError> {
     })
 }
 
-fn node_mut<'a>(cluster: &'a mut Cluster, index: usize, node_id: &str) -> Result<&'a mut Node, MetaError> {
+pub(super) fn node_mut<'a>(cluster: &'a mut Cluster, index: usize, node_id: &str) -> Result<&'a mut Node, MetaError> {
     let position = node_position(shard_of(cluster, index)?, index, node_id)?;
     Ok(&mut cluster.shards[index].nodes[position])
 }
@@ -509,9 +490,14 @@ fn new_node(spec: &NodeSpec, role: NodeRole, stamp: Stamp<'_>) -> Node {
         password: stamp.password.clone(),
         promotion_rule: PromotionRule::default(),
         diverged: None,
-        name: None,
+        name: spec.name.clone(),
         admin_state: Default::default(),
     }
+}
+
+/// The names given in `specs`.
+fn spec_names(specs: &[NodeSpec]) -> impl Iterator<Item = &str> {
+    specs.iter().filter_map(|spec| spec.name.as_deref())
 }
 
 /// Every spec well formed, and no address or id twice within the request.
@@ -598,7 +584,7 @@ fn validate_node_id(id: &str) -> Result<(), MetaError> {
 }
 
 /// `host:port`: a hostname or IPv4 address, or a bracketed IPv6 address; port 1..=65535.
-fn validate_addr(addr: &str) -> Result<(), MetaError> {
+pub(super) fn validate_addr(addr: &str) -> Result<(), MetaError> {
     let not_host_port = || MetaError::invalid(format!("address {addr:?} is not host:port"));
     let (host, port) = if let Some(rest) = addr.strip_prefix('[') {
         let (host, port) = rest.split_once("]:").ok_or_else(not_host_port)?;

@@ -4,7 +4,7 @@
 use super::*;
 use MetaErrorKind::{AlreadyExists, Conflict, Invalid, NotFound, VersionMismatch};
 
-struct Rejected {
+pub(super) struct Rejected {
     name: String,
     setup: Vec<Command>,
     edit: fn(&mut MetaState),
@@ -13,7 +13,7 @@ struct Rejected {
     fragment: String,
 }
 
-fn rejected(
+pub(super) fn rejected(
     name: impl Into<String>,
     setup: Vec<Command>,
     command: Command,
@@ -32,7 +32,7 @@ fn rejected(
 }
 
 /// Each case fails with its kind and a message containing its fragment, and changes nothing.
-fn run_rejections(cases: Vec<Rejected>) {
+pub(super) fn run_rejections(cases: Vec<Rejected>) {
     for case in cases {
         let name = &case.name;
         let mut state = prepared(&case.setup, case.edit);

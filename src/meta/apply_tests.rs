@@ -18,10 +18,7 @@ fn id(n: usize) -> String {
 }
 
 fn spec(n: usize) -> NodeSpec {
-    NodeSpec {
-        id: id(n),
-        addr: format!("db{n}:3306"),
-    }
+    NodeSpec::new(id(n), format!("db{n}:3306"))
 }
 
 fn specs(numbers: Range<usize>) -> Vec<NodeSpec> {
@@ -29,10 +26,7 @@ fn specs(numbers: Range<usize>) -> Vec<NodeSpec> {
 }
 
 fn raw(id: &str, addr: &str) -> NodeSpec {
-    NodeSpec {
-        id: id.to_string(),
-        addr: addr.to_string(),
-    }
+    NodeSpec::new(id, addr)
 }
 
 fn password() -> Secret {
@@ -516,3 +510,6 @@ fn a_copy_of_the_state_shares_the_namespaces_and_keeps_its_own_view() {
     assert_ne!(layout(&copy), layout(&state), "the copy keeps the old master");
     assert_eq!(copy, prepared(&base(), no_edit));
 }
+
+#[path = "apply_node_admin_tests.rs"]
+mod node_admin;

@@ -8,13 +8,23 @@ use serde::{Deserialize, Serialize};
 use super::error::MetaError;
 use super::recovery::{RecoveryIntent, RecoveryOutcome};
 use super::slots::SlotRange;
-use super::types::{ClusterCredentials, ClusterPolicy, NodeRole, PromotionRule, Secret};
+use super::types::{AdminState, ClusterCredentials, ClusterPolicy, NodeRole, PromotionRule, Secret};
 
 /// A database node as the proposer declared it: id already chosen.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NodeSpec {
     pub id: String,
     pub addr: String,
+    /// A server name, unique across the fleet (`meta::server_names`); `None` goes by the address.
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+impl NodeSpec {
+    /// A spec without a name.
+    pub fn new(id: impl Into<String>, addr: impl Into<String>) -> Self {
+        NodeSpec { id: id.into(), addr: addr.into(), name: None }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -111,6 +121,27 @@ pub enum Command {
         rule: PromotionRule,
         expected_version: Option<u64>,
     },
+    /// An operator's hold on a node: maintenance (no new routed connections, never promoted) or
+    /// drain (no new routed connections), or back to active.
+    SetNodeAdminState {
+        namespace: String,
+        cluster: String,
+        shard: usize,
+        node_id: String,
+        state: AdminState,
+        expected_version: Option<u64>,
+    },
+    /// Replaces a node's server name (`None`: go by the address) and address; the name must be
+    /// free in the whole fleet, the address in the cluster.
+    UpdateNode {
+        namespace: String,
+        cluster: String,
+        shard: usize,
+        node_id: String,
+        name: Option<String>,
+        addr: String,
+        expected_version: Option<u64>,
+    },
     /// Marks a node as diverged (it holds transactions its master lacks) with the reason, or clears
     /// the mark with `None`.
     MarkDiverged {
@@ -159,6 +190,8 @@ impl Command {
             Command::ImportCluster { .. } => "import_cluster",
             Command::SetPromotionRule { .. } => "set_promotion_rule",
             Command::MarkDiverged { .. } => "mark_diverged",
+            Command::SetNodeAdminState { .. } => "set_node_admin_state",
+            Command::UpdateNode { .. } => "update_node",
             Command::BeginRecovery(_) => "begin_recovery",
             Command::FinishRecovery(_) => "finish_recovery",
             Command::AcknowledgeRecovery { .. } => "acknowledge_recovery",

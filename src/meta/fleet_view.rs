@@ -39,7 +39,7 @@ mod tests {
 
     fn create_cluster(namespace: &str, name: &str) -> Command {
         let nodes = (0..2)
-            .map(|n| NodeSpec { id: format!("{name}{n:0width$}", width = 40 - name.len()), addr: format!("{name}-db{n}:3306") })
+            .map(|n| NodeSpec::new(format!("{name}{n:0width$}", width = 40 - name.len()), format!("{name}-db{n}:3306")))
             .collect();
         Command::CreateCluster {
             namespace: namespace.to_string(),

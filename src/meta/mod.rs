@@ -5,10 +5,12 @@
 //! arrives inside the command, so every raft member computes the same outcome.
 
 mod apply;
+mod apply_node_admin;
 mod command;
 mod error;
 mod fleet_view;
 mod recovery;
+pub mod server_names;
 mod slots;
 mod types;
 

@@ -3,8 +3,15 @@
 
 use super::Node;
 use crate::error::ServiceError;
-use crate::rpc::pb::admin_client::AdminClient;
-use crate::rpc::pb::LeaderCallRequest;
+use crate::pb::members_client::MembersClient;
+use crate::pb::LeaderCallRequest;
+
+/// Answers a leader call forwarded by another member (JSON in, JSON out). The service layer
+/// implements it; the members' server holds one, so neither `node` nor that server imports upward.
+#[tonic::async_trait]
+pub trait LeaderCallAnswerer: Send + Sync + 'static {
+    async fn answer_leader_call_json(&self, call_json: &[u8]) -> Result<Vec<u8>, ServiceError>;
+}
 
 /// Where a leader-only call is answered.
 pub enum LeaderRoute {
@@ -35,7 +42,7 @@ impl Node {
         let channel = self.channels().channel(&addr)?;
         let mut request = tonic::Request::new(LeaderCallRequest { call_json, hops: 1 });
         request.set_timeout(timeout);
-        let reply = AdminClient::new(channel).leader_call(request).await.map_err(ServiceError::from)?;
+        let reply = MembersClient::new(channel).leader_call(request).await.map_err(ServiceError::from)?;
         Ok(reply.into_inner().reply_json)
     }
 }

@@ -11,10 +11,10 @@ use super::status::members_of;
 use super::{Member, Node, NodeError};
 use crate::config::is_host_port;
 use crate::error::{ErrorCode, ServiceError};
-use crate::rpc::pb::admin_client::AdminClient;
-use crate::rpc::pb::{AddPeerRequest, RemovePeerRequest};
-use crate::rpc::{is_never_sent, Channels};
-use crate::service::Consistency;
+use super::Consistency;
+use crate::pb::members_client::MembersClient;
+use crate::pb::{AddPeerRequest, RemovePeerRequest};
+use crate::transport::{is_never_sent, Channels};
 
 impl Node {
     pub async fn members(&self, consistency: Consistency) -> Result<Vec<Member>, ServiceError> {
@@ -104,13 +104,13 @@ impl Node {
 
     async fn forward_membership<F, Fut>(&self, leader: u64, call: F) -> Result<Vec<Member>, ServiceError>
     where
-        F: FnOnce(AdminClient<tonic::transport::Channel>, Duration) -> Fut,
-        Fut: std::future::Future<Output = Result<tonic::Response<crate::rpc::pb::PeersReply>, tonic::Status>>,
+        F: FnOnce(MembersClient<tonic::transport::Channel>, Duration) -> Fut,
+        Fut: std::future::Future<Output = Result<tonic::Response<crate::pb::PeersReply>, tonic::Status>>,
     {
         let addr = self
             .member_addr(leader)
             .ok_or_else(|| ServiceError::unavailable(format!("leader {leader} has no known address; retry")))?;
-        let client = AdminClient::new(self.channels().channel(&addr)?);
+        let client = MembersClient::new(self.channels().channel(&addr)?);
         match call(client, self.requests().membership_timeout).await {
             Ok(reply) => Ok(reply.into_inner().members.into_iter().map(Member::from).collect()),
             Err(status) if is_never_sent(&status) => Err(ServiceError::unavailable(format!(
@@ -133,7 +133,7 @@ impl Node {
         let deadline = tokio::time::Instant::now() + wait;
         loop {
             let request = AddPeerRequest { node_id: self.id(), grpc_addr: advertise_grpc_addr.to_string() };
-            match AdminClient::new(channel.clone()).add_peer(request).await {
+            match MembersClient::new(channel.clone()).add_peer(request).await {
                 Ok(_) => return Ok(()),
                 Err(status) if tokio::time::Instant::now() >= deadline => {
                     return Err(join_error(status.message().to_string()))
@@ -159,8 +159,14 @@ fn membership_error(error: RaftError<u64, ClientWriteError<u64, BasicNode>>) -> 
     }
 }
 
-impl From<crate::rpc::pb::Member> for Member {
-    fn from(member: crate::rpc::pb::Member) -> Self {
+impl Member {
+    pub fn into_pb(self) -> crate::pb::Member {
+        crate::pb::Member { node_id: self.node_id, grpc_addr: self.grpc_addr, kind: self.kind.to_string() }
+    }
+}
+
+impl From<crate::pb::Member> for Member {
+    fn from(member: crate::pb::Member) -> Self {
         Member {
             node_id: member.node_id,
             grpc_addr: member.grpc_addr,

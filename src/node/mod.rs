@@ -17,7 +17,8 @@ use std::time::Duration;
 
 use openraft::BasicNode;
 
-pub use leader_call::LeaderRoute;
+pub use leader_call::{LeaderCallAnswerer, LeaderRoute};
+pub use read::Consistency;
 pub use status::{Member, NodeStatus};
 pub use write::WriteAttempt;
 
@@ -26,7 +27,7 @@ use batcher::ProposalBatcher;
 use crate::error::ServiceError;
 use crate::raft::identity::cluster_id_of;
 use crate::raft::{openraft_config, ClusterIdentity, LogStore, MetaReader, NetworkFactory, Raft, StateMachineStore};
-use crate::rpc::Channels;
+use crate::transport::Channels;
 use crate::storage::{Storage, StorageError};
 
 #[derive(Debug, thiserror::Error)]

@@ -6,10 +6,29 @@ use openraft::error::{CheckIsLeaderError, RaftError};
 use super::Node;
 use crate::error::ServiceError;
 use crate::meta::MetaState;
-use crate::rpc::is_never_sent;
-use crate::rpc::pb::admin_client::AdminClient;
-use crate::rpc::pb::ReadIndexRequest;
-use crate::service::Consistency;
+use crate::pb::members_client::MembersClient;
+use crate::pb::ReadIndexRequest;
+use crate::transport::is_never_sent;
+
+/// How fresh a read must be.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Consistency {
+    /// Reflects every write acknowledged before the read started (leader ReadIndex).
+    #[default]
+    Linearizable,
+    /// This node's local copy; may lag behind the leader.
+    Stale,
+}
+
+impl Consistency {
+    /// `"stale"` selects a stale read; anything else (or nothing) is linearizable.
+    pub fn from_query(value: Option<&str>) -> Consistency {
+        match value {
+            Some(value) if value.eq_ignore_ascii_case("stale") => Consistency::Stale,
+            _ => Consistency::Linearizable,
+        }
+    }
+}
 
 impl Node {
     /// Runs `read` on the metadata: after catching up with the leader's read index when
@@ -67,7 +86,7 @@ impl Node {
         let channel = self.channels().channel(&addr).map_err(|error| error.message)?;
         let mut request = tonic::Request::new(ReadIndexRequest {});
         request.set_timeout(self.requests().leader_wait);
-        match AdminClient::new(channel).read_index(request).await {
+        match MembersClient::new(channel).read_index(request).await {
             Ok(reply) => Ok(reply.into_inner().index),
             Err(status) if is_never_sent(&status) => Err(format!("leader {leader} refused: {}", status.message())),
             Err(status) => Err(format!("leader {leader} did not answer: {}", status.message())),

@@ -10,9 +10,9 @@ use super::batcher::BatchFailure;
 use super::Node;
 use crate::error::ServiceError;
 use crate::meta::{Command, Response};
-use crate::rpc::pb::admin_client::AdminClient;
-use crate::rpc::pb::ProposeRequest;
-use crate::rpc::is_never_sent;
+use crate::pb::members_client::MembersClient;
+use crate::pb::ProposeRequest;
+use crate::transport::is_never_sent;
 
 /// The outcome of one attempt at a write.
 pub enum WriteAttempt {
@@ -91,7 +91,7 @@ impl Node {
         };
         let mut request = tonic::Request::new(ProposeRequest { command_json, hops: 1 });
         request.set_timeout(self.requests().write_timeout);
-        match AdminClient::new(channel).propose(request).await {
+        match MembersClient::new(channel).propose(request).await {
             Ok(reply) => WriteAttempt::Finished(
                 serde_json::from_slice(&reply.into_inner().response_json)
                     .map_err(|error| ServiceError::internal(format!("malformed reply from the leader: {error}"))),

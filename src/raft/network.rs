@@ -18,9 +18,9 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::TypeConfig;
-use crate::rpc::pb::raft_client::RaftClient;
-use crate::rpc::pb::RaftPayload;
-use crate::rpc::{is_never_sent, Channels};
+use crate::pb::raft_client::RaftClient;
+use crate::pb::RaftPayload;
+use crate::transport::{is_never_sent, Channels};
 
 #[derive(Clone)]
 pub struct NetworkFactory {

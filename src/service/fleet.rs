@@ -10,7 +10,7 @@ use super::{ClusterRef, Consistency, MetaService, ShardRef};
 use crate::error::ServiceError;
 use crate::health::{NodeObservation, ShardHealth};
 use crate::meta::{Command, PromotionRule, Recovery};
-use crate::node::LeaderRoute;
+use crate::node::{LeaderCallAnswerer, LeaderRoute};
 
 /// A call only the leader can answer, as forwarded between nodes.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -44,6 +44,17 @@ impl RecoveryFilter {
             && self.cluster.as_ref().is_none_or(|cluster| *cluster == recovery.cluster)
             && self.shard.is_none_or(|shard| shard == recovery.shard)
             && (!self.running_only || recovery.is_running())
+    }
+}
+
+/// The members' server hands forwarded leader calls here.
+#[tonic::async_trait]
+impl LeaderCallAnswerer for MetaService {
+    async fn answer_leader_call_json(&self, call_json: &[u8]) -> Result<Vec<u8>, ServiceError> {
+        let call: LeaderCall = serde_json::from_slice(call_json)
+            .map_err(|error| ServiceError::invalid(format!("malformed leader call: {error}")))?;
+        let answer = self.answer_leader_call(call).await?;
+        serde_json::to_vec(&answer).map_err(|error| ServiceError::internal(format!("cannot encode reply: {error}")))
     }
 }
 

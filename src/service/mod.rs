@@ -9,6 +9,8 @@ mod fleet;
 mod import;
 mod namespaces;
 pub mod proxysql;
+mod routes;
+mod servers;
 mod shards;
 
 use rand::distr::{Alphanumeric, SampleString};
@@ -22,26 +24,11 @@ use crate::router::Router;
 
 pub use fleet::{LeaderCall, LeaderReply, RecoveryFilter};
 pub use clusters::{CreateCluster, DatabaseAccess, ImportCluster, DEFAULT_ADMIN_USER};
+pub use servers::{split_addr, NewServer, RoutedConnection, Server, ServerPatch};
+pub use routes::{RoutedCluster, RouterProcess};
+/// Read freshness is node's (it runs the read index); every flavor names it through the service layer.
+pub use crate::node::Consistency;
 
-/// How fresh a read must be.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Consistency {
-    /// Reflects every write acknowledged before the read started (leader ReadIndex).
-    #[default]
-    Linearizable,
-    /// This node's local copy; may lag behind the leader.
-    Stale,
-}
-
-impl Consistency {
-    /// `"stale"` selects a stale read; anything else (or nothing) is linearizable.
-    pub fn from_query(value: Option<&str>) -> Consistency {
-        match value {
-            Some(value) if value.eq_ignore_ascii_case("stale") => Consistency::Stale,
-            _ => Consistency::Linearizable,
-        }
-    }
-}
 
 /// Names one cluster.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -69,6 +56,7 @@ pub struct MetaService {
 
 impl MetaService {
     pub fn new(node: Node, fleet: Fleet, router: Router, config: &Config) -> Self {
+        routes::stamp_process_start();
         MetaService { node, fleet, fleet_config: config.fleet.clone(), proxysql: config.proxysql.clone(), router }
     }
 
@@ -91,7 +79,7 @@ fn new_node_id() -> String {
 }
 
 fn node_specs(addrs: Vec<String>) -> Vec<NodeSpec> {
-    addrs.into_iter().map(|addr| NodeSpec { id: new_node_id(), addr }).collect()
+    addrs.into_iter().map(|addr| NodeSpec::new(new_node_id(), addr)).collect()
 }
 
 fn find_cluster<'a>(state: &'a MetaState, target: &ClusterRef) -> Result<&'a Cluster, ServiceError> {

@@ -43,10 +43,13 @@ impl MetaService {
         cluster_version(self.node.propose(command).await?)
     }
 
+    /// Adds a node to a shard; `name` is its server name (unique in the fleet), `None` goes by
+    /// the address.
     pub async fn create_node(
         &self,
         target: ShardRef,
         addr: String,
+        name: Option<String>,
         role: NodeRole,
         password: Secret,
         expected_version: Option<u64>,
@@ -55,7 +58,7 @@ impl MetaService {
             namespace: target.cluster.namespace,
             cluster: target.cluster.cluster,
             shard: target.shard,
-            node: NodeSpec { id: new_node_id(), addr },
+            node: NodeSpec { id: new_node_id(), addr, name },
             role,
             password,
             created_at: crate::clock::unix_seconds(),

@@ -179,7 +179,7 @@ async fn native_api_happy_path_through_a_follower() {
         let nodes = shard["nodes"].as_array().unwrap();
         assert_eq!(nodes.len(), 2);
         for (node, (addr, role)) in nodes.iter().zip(addrs.into_iter().zip(["master", "slave"])) {
-            assert_eq!(keys(node), ["addr", "created_at", "id", "promotion_rule", "role"]);
+            assert_eq!(keys(node), ["addr", "admin_state", "created_at", "id", "promotion_rule", "role"]);
             assert_eq!((node["addr"].as_str(), node["role"].as_str()), (Some(addr), Some(role)));
             let id = node["id"].as_str().unwrap();
             assert!(id.len() == 40 && id.bytes().all(|byte| byte.is_ascii_alphanumeric()), "node id {id}");
@@ -217,7 +217,7 @@ async fn native_api_happy_path_through_a_follower() {
     assert_eq!(keys(&nodes), ["nodes"]);
     let listed = nodes["nodes"].as_array().unwrap();
     assert_eq!(listed.len(), 3);
-    assert!(listed.iter().all(|node| keys(node) == ["addr", "created_at", "id", "promotion_rule", "role"]));
+    assert!(listed.iter().all(|node| keys(node) == ["addr", "admin_state", "created_at", "id", "promotion_rule", "role"]));
     let shard2 = json!({"nodes": listed});
     let db7 = node_id_of(&shard2, "db7.example:3306");
     let reply = api.delete(&format!("{c1}/shards/2/nodes/{db7}")).await;

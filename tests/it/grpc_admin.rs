@@ -1,8 +1,8 @@
 //! The gRPC Admin service's fleet calls, through a follower, against real MariaDB servers.
 
 use serde_json::{json, Value};
-use shardkeeper::rpc::pb;
-use shardkeeper::rpc::pb::admin_client::AdminClient;
+use shardkeeper::pb;
+use shardkeeper::pb::admin_client::AdminClient;
 
 use crate::failover::Fleet;
 
@@ -72,5 +72,20 @@ async fn fleet_calls_through_a_follower() {
     let nodes = body["data"]["cluster"]["shards"][0]["nodes"].as_array().cloned().unwrap_or_default();
     let old = nodes.iter().find(|node| node["id"] == old_master_id.as_str()).expect("the old master");
     assert_eq!(old["promotion_rule"], "must_not");
+
+    let admin_state = |admin_state: &str| pb::AdminStateRequest {
+        namespace: "ns".into(),
+        cluster: "c".into(),
+        shard: 0,
+        node_id: old_master_id.clone(),
+        admin_state: admin_state.into(),
+        expected_version: None,
+    };
+    let refused = admin.set_admin_state(admin_state("paused")).await.expect_err("a bad admin state is refused");
+    assert_eq!(refused.code(), tonic::Code::InvalidArgument, "{refused:?}");
+    admin.set_admin_state(admin_state("drain")).await.expect("admin state");
+    let shard = admin.get_shard(pb::ShardRef { namespace: "ns".into(), cluster: "c".into(), shard: 0, ..Default::default() }).await.expect("shard");
+    let old = shard.into_inner().nodes.into_iter().find(|node| node.id == old_master_id).expect("the old master");
+    assert_eq!((old.admin_state.as_str(), old.name.as_str()), ("drain", ""));
     fleet.shardkeeper.shutdown().await;
 }

@@ -46,7 +46,7 @@ pub async fn post_json(url: &str, body: Value) -> (u16, Value) {
 }
 
 /// Waits until `base` answers /readyz with 200.
-async fn wait_until_ready(base: &str, what: &str, within: Duration) {
+pub async fn wait_until_ready(base: &str, what: &str, within: Duration) {
     let url = format!("{base}/readyz");
     eventually(what, within, || async {
         let response = http().get(&url).send().await.ok()?;

@@ -1,5 +1,7 @@
 //! One integration binary: multi-node clusters over real sockets, in-process and as processes.
 
+mod api_maxscale;
+mod api_mysql_router;
 mod api_native;
 mod api_orchestrator;
 mod cluster;

@@ -33,7 +33,7 @@ impl FailoverReport {
 pub fn check_failover(events: &[Event], final_state: &FinalState, servers: usize) -> FailoverReport {
     let mut report = FailoverReport::default();
     let mut outcomes = Outcomes::new();
-    for event in events.iter().filter(|event| event.workload == "failover") {
+    for event in events.iter().filter(|event| event.workload.starts_with("failover")) {
         match (event.f.as_str(), event.kind) {
             ("insert", kind) => {
                 if let Some(row) = event.value.get("row").and_then(Value::as_u64) {

@@ -1,5 +1,6 @@
-//! The failover workload: an application writes unique rows into the demo shard through whichever
-//! MariaDB server shardkeeper currently names as its master, while a sampler asks every
+//! The failover workloads: applications write unique rows into the demo shard, through the PRIMARY
+//! route of a random shardkeeper node (`failover`) or straight to whichever MariaDB server
+//! shardkeeper currently names as its master (`failover-direct`), while a sampler asks every
 //! shardkeeper node which servers it names as masters. At the end the suite reads the rows back
 //! from the final master and the `read_only` flag of every server (see `checker::failover`).
 
@@ -7,6 +8,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use anyhow::{anyhow, bail};
+use rand::seq::IndexedRandom;
 use mysql_async::prelude::Queryable;
 use serde_json::{json, Value};
 
@@ -44,17 +46,22 @@ async fn current_master(client: &Client, node: &str) -> Result<&'static Host, St
     }
 }
 
-async fn connect(server: &Host) -> anyhow::Result<mysql_async::Conn> {
+/// Logs in as the application to `name`, published on the host at 127.0.0.1:`port`.
+async fn connect(name: &str, port: u16) -> anyhow::Result<mysql_async::Conn> {
     let opts = mysql_async::OptsBuilder::default()
         .ip_or_hostname("127.0.0.1")
-        .tcp_port(server.host_port)
+        .tcp_port(port)
         .user(Some(APP_USER))
         .pass(Some(APP_PASSWORD))
         .db_name(Some(APP_DATABASE));
     tokio::time::timeout(Duration::from_secs(2), mysql_async::Conn::new(opts))
         .await
-        .map_err(|_| anyhow!("connecting to {} timed out", server.name))?
-        .map_err(|error| anyhow!("connecting to {}: {error}", server.name))
+        .map_err(|_| anyhow!("connecting to {name} timed out"))?
+        .map_err(|error| anyhow!("connecting to {name}: {error}"))
+}
+
+async fn connect_server(server: &Host) -> anyhow::Result<mysql_async::Conn> {
+    connect(server.name, server.host_port).await
 }
 
 /// Creates the table on the current master (once; replicas receive it through replication).
@@ -63,7 +70,7 @@ pub async fn set_up(client: &Client, nodes: &[String]) -> anyhow::Result<()> {
     for attempt in 0..60 {
         let node = &nodes[attempt % nodes.len()];
         match current_master(client, node).await {
-            Ok(master) => match connect(master).await {
+            Ok(master) => match connect_server(master).await {
                 Ok(mut conn) => {
                     let sql = format!("CREATE TABLE IF NOT EXISTS {TABLE} (id BIGINT PRIMARY KEY, process INT NOT NULL)");
                     match conn.query_drop(sql).await {
@@ -86,30 +93,65 @@ fn refused_before_commit(code: u16) -> bool {
     matches!(code, 1290 | 1792 | 1213 | 1205 | 1062)
 }
 
-/// One application writer: asks a random shardkeeper node for the master, inserts the next row
-/// there. Its connection follows the named master.
-pub async fn run_writer(client: Client, nodes: Vec<String>) {
+/// How an application writer reaches the master.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WritePath {
+    /// Through the PRIMARY route of a random shardkeeper node (workload `failover`): the router
+    /// follows the master, the application never asks.
+    Route,
+    /// Straight to the server a random shardkeeper node names as master (workload `failover-direct`).
+    Direct,
+}
+
+impl WritePath {
+    pub fn workload(self) -> &'static str {
+        match self {
+            WritePath::Route => "failover",
+            WritePath::Direct => "failover-direct",
+        }
+    }
+}
+
+/// Where the next insert goes: a route of a shardkeeper node or the named master server, with the
+/// name recorded in the history and the host port to connect to.
+async fn write_target(client: &Client, nodes: &[String], path: WritePath) -> Option<(&'static str, u16)> {
+    match path {
+        WritePath::Route => {
+            let route = deployment::ROUTES.choose(&mut rand::rng()).expect("a route");
+            Some((route.name, route.host_port))
+        }
+        WritePath::Direct => {
+            let master = current_master(client, &pick_node(nodes)).await.ok()?;
+            Some((master.name, master.host_port))
+        }
+    }
+}
+
+/// One application writer inserting unique rows. Its connection is kept while it works; after
+/// any failure (or, directly, when another server is named master) it connects again.
+pub async fn run_writer(client: Client, nodes: Vec<String>, path: WritePath) {
+    let workload = path.workload();
     let process = client.recorder.new_process();
     let mut connection: Option<(&'static str, mysql_async::Conn)> = None;
     let mut next = 0u64;
     while !client.stopped() {
-        let node = pick_node(&nodes);
-        let master = match current_master(&client, &node).await {
-            Ok(master) => master,
-            Err(_) => {
-                client.think(Duration::from_millis(100)).await;
-                continue;
-            }
+        let target = match (path, &connection) {
+            (WritePath::Route, Some((name, _))) => Some((*name, 0)),
+            _ => write_target(&client, &nodes, path).await,
+        };
+        let Some((name, port)) = target else {
+            client.think(Duration::from_millis(100)).await;
+            continue;
         };
         let row = (process << 32) | next;
         next += 1;
-        let value = json!({"row": row, "server": master.name});
-        client.invoke(process, "failover", "insert", None, value.clone(), master.name);
-        if connection.as_ref().is_none_or(|(name, _)| *name != master.name) {
-            connection = match connect(master).await {
-                Ok(conn) => Some((master.name, conn)),
+        let value = json!({"row": row, "server": name});
+        client.invoke(process, workload, "insert", None, value.clone(), name);
+        if connection.as_ref().is_none_or(|(connected, _)| *connected != name) {
+            connection = match connect(name, port).await {
+                Ok(conn) => Some((name, conn)),
                 Err(error) => {
-                    client.record(process, EventKind::Fail, "failover", "insert", None, value, master.name, Some(error.to_string()));
+                    client.record(process, EventKind::Fail, workload, "insert", None, value, name, Some(error.to_string()));
                     client.think(Duration::from_millis(100)).await;
                     continue;
                 }
@@ -128,7 +170,7 @@ pub async fn run_writer(client: Client, nodes: Vec<String>) {
         if kind != EventKind::Ok {
             connection = None;
         }
-        client.record(process, kind, "failover", "insert", None, value, master.name, error);
+        client.record(process, kind, workload, "insert", None, value, name, error);
         client.think(Duration::from_millis(20)).await;
     }
 }
@@ -162,7 +204,7 @@ pub struct FinalState {
 }
 
 async fn read_only(server: &Host) -> anyhow::Result<bool> {
-    let mut conn = connect(server).await?;
+    let mut conn = connect_server(server).await?;
     let flag: Option<u8> = tokio::time::timeout(STATEMENT_TIMEOUT, conn.query_first("SELECT @@global.read_only"))
         .await
         .map_err(|_| anyhow!("reading read_only of {} timed out", server.name))??;
@@ -187,7 +229,7 @@ pub async fn final_state(client: &Client, nodes: &[String], deadline: Duration) 
             let settled = flags.len() == deployment::DATABASE_SERVERS.len()
                 && flags.iter().all(|(name, read_only)| *read_only == (name != master.name));
             if settled || started.elapsed() > deadline {
-                let mut conn = connect(master).await?;
+                let mut conn = connect_server(master).await?;
                 let rows: Vec<u64> = conn.query(format!("SELECT id FROM {TABLE}")).await?;
                 return Ok(FinalState { master: master.name.to_string(), read_only: flags, rows });
             }

@@ -1,5 +1,6 @@
 //! shardkeeper's native extensions for the MySQL fleet: health findings, observations, recovery
-//! records (list, acknowledge) and node flags (promotion rule, clearing a diverged mark).
+//! records (list, acknowledge) and node flags (promotion rule, admin state, clearing a diverged
+//! mark).
 
 use std::collections::BTreeMap;
 
@@ -10,7 +11,7 @@ use super::{ClusterPath, NodePath};
 use crate::api::envelope::{done, ok, with_version, ApiResult};
 use crate::api::extract::{parse_index, IfMatch, JsonBody, PathParams, ReadConsistency};
 use crate::health::{NodeObservation, ShardHealth};
-use crate::meta::{PromotionRule, Recovery};
+use crate::meta::{AdminState, PromotionRule, Recovery};
 use crate::service::MetaService;
 
 /// `{"shards": [{"shard": 0, "master_id": ..., "findings": [...]}]}`
@@ -43,6 +44,12 @@ pub(super) struct AcknowledgeBody {
 #[serde(deny_unknown_fields)]
 pub(super) struct PromotionRuleBody {
     promotion_rule: PromotionRule,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct AdminStateBody {
+    admin_state: AdminState,
 }
 
 #[derive(Deserialize)]
@@ -100,6 +107,20 @@ pub(super) async fn promotion_rule(
 ) -> ApiResult {
     let (shard, node_id) = path.target()?;
     let version = service.set_promotion_rule(shard, node_id, body.promotion_rule, expected_version).await?;
+    Ok(with_version(done(), version))
+}
+
+/// `PUT .../nodes/{node_id}/admin_state {"admin_state": "active"|"maintenance"|"drain"}`: replicated
+/// through raft; maintenance keeps new routed connections away and the node out of failover,
+/// drain only keeps new routed connections away.
+pub(super) async fn admin_state(
+    State(service): State<MetaService>,
+    PathParams(path): PathParams<NodePath>,
+    IfMatch(expected_version): IfMatch,
+    JsonBody(body): JsonBody<AdminStateBody>,
+) -> ApiResult {
+    let (shard, node_id) = path.target()?;
+    let version = service.set_node_admin_state(shard, node_id, body.admin_state, expected_version).await?;
     Ok(with_version(done(), version))
 }
 

@@ -15,7 +15,7 @@ mod nodes;
 mod shards;
 mod views;
 
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use axum::Router;
 use serde::Deserialize;
 
@@ -46,6 +46,7 @@ pub(super) fn routes() -> Router<MetaService> {
         .route(&format!("{CLUSTER}/recoveries/{{id}}/acknowledge"), post(fleet::acknowledge))
         .route(&format!("{SHARD}/nodes/{{node_id}}/promotion-rule"), post(fleet::promotion_rule))
         .route(&format!("{SHARD}/nodes/{{node_id}}/clear-diverged"), post(fleet::clear_diverged))
+        .route(&format!("{SHARD}/nodes/{{node_id}}/admin_state"), put(fleet::admin_state))
 }
 
 #[derive(Deserialize)]

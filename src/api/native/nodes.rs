@@ -18,6 +18,9 @@ pub(super) struct CreateNodeBody {
     role: Option<String>,
     #[serde(default)]
     password: Option<Secret>,
+    /// shardkeeper extension: the server name (MaxScale flavor), unique in the fleet.
+    #[serde(default)]
+    name: Option<String>,
 }
 
 impl CreateNodeBody {
@@ -41,7 +44,7 @@ pub(super) async fn create(
     let target = path.target()?;
     let role = body.role()?;
     let password = body.password.unwrap_or_default();
-    let version = service.create_node(target, body.addr, role, password, expected_version).await?;
+    let version = service.create_node(target, body.addr, body.name, role, password, expected_version).await?;
     Ok(with_version(created(), version))
 }
 

@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 
-use crate::meta::{Cluster, ClusterPolicy, Node, PromotionRule, Shard};
+use crate::meta::{AdminState, Cluster, ClusterPolicy, Node, PromotionRule, Shard};
 
 /// A database node, without its password (kvrocks also answers `password` and `master_auth`).
 #[derive(Serialize)]
@@ -19,6 +19,11 @@ pub struct NodeView {
     /// shardkeeper extension: why the node was left out of replication, when it was.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub diverged: Option<String>,
+    /// shardkeeper extension: the server name (absent: the node goes by its address).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// shardkeeper extension: `active`, `maintenance` or `drain`.
+    pub admin_state: AdminState,
 }
 
 impl From<&Node> for NodeView {
@@ -30,6 +35,8 @@ impl From<&Node> for NodeView {
             created_at: node.created_at,
             promotion_rule: node.promotion_rule,
             diverged: node.diverged.clone(),
+            name: node.name.clone(),
+            admin_state: node.admin_state,
         }
     }
 }
@@ -173,9 +180,9 @@ mod tests {
         let expected = serde_json::json!({"cluster": {"name": "c1", "version": 3, "shards": [
             {"nodes": [
                 {"id": "a", "addr": "db1:3306", "role": "master", "created_at": 1_700_000_000,
-                 "promotion_rule": "neutral"},
+                 "promotion_rule": "neutral", "admin_state": "active"},
                 {"id": "b", "addr": "db1:3306", "role": "slave", "created_at": 1_700_000_000,
-                 "promotion_rule": "neutral"}
+                 "promotion_rule": "neutral", "admin_state": "active"}
              ],
              "slot_ranges": ["0-8191"], "import_slot": -1, "migrating_slot": 5},
             {"nodes": [], "slot_ranges": [], "import_slot": -1, "migrating_slot": -1}

@@ -5,8 +5,8 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use tonic::{Request, Response, Status};
 
-use super::pb::raft_server::Raft as RaftApi;
-use super::pb::RaftPayload;
+use crate::pb::raft_server::Raft as RaftApi;
+use crate::pb::RaftPayload;
 use crate::raft::identity::CLUSTER_ID_METADATA;
 use crate::raft::{ClusterIdentity, Raft};
 

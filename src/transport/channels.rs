@@ -68,8 +68,8 @@ mod tests {
         let addr = listener.local_addr().unwrap().to_string();
         drop(listener);
         let channels = Channels::default();
-        let mut client = crate::rpc::pb::admin_client::AdminClient::new(channels.channel(&addr).unwrap());
-        let status = client.status(crate::rpc::pb::StatusRequest {}).await.unwrap_err();
+        let mut client = crate::pb::members_client::MembersClient::new(channels.channel(&addr).unwrap());
+        let status = client.read_index(crate::pb::ReadIndexRequest {}).await.unwrap_err();
         assert!(is_never_sent(&status), "{status:?}");
         assert!(!is_never_sent(&tonic::Status::deadline_exceeded("timeout")));
         assert!(channels.channel("not an address").is_err());

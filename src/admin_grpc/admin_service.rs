@@ -1,21 +1,18 @@
-//! The Admin gRPC service: thin translation between protobuf messages and the service layer.
+//! The public Admin gRPC service: thin translation between protobuf messages and the service layer.
 //!
-//! Propose and ReadIndex are what followers call on the leader; they never forward again (hop
-//! budget 1) and mark a "not the leader" refusal so that the sender knows nothing happened.
+//! Only client operations live here; what members call on each other is `member_rpc`'s. An
+//! unavailable answer is marked "not the leader" so that a caller knows nothing happened.
 
 use tonic::{Request, Response, Status};
 
-use super::channels::NOT_LEADER_METADATA;
-use super::pb;
-use super::pb::admin_server::Admin;
 use crate::error::{ErrorCode, ServiceError};
-use crate::meta::{
-    Cluster, ClusterPolicy, Command, Node as DbNode, NodeRole, PromotionRule, Secret, Shard, SlotRange,
-};
-use crate::node::{Member, WriteAttempt};
-use crate::service::{
-    ClusterRef, Consistency, CreateCluster, DatabaseAccess, ImportCluster, LeaderCall, MetaService, ShardRef,
-};
+use crate::meta::{ClusterPolicy, PromotionRule, Secret, SlotRange};
+use crate::node::Member;
+use crate::pb;
+use crate::pb::admin_server::Admin;
+use crate::pb::{cluster_to_pb, node_to_pb, parse_role, shard_to_pb};
+use crate::service::{ClusterRef, Consistency, CreateCluster, DatabaseAccess, ImportCluster, MetaService, ShardRef};
+use crate::transport::NOT_LEADER_METADATA;
 
 pub struct AdminService {
     service: MetaService,
@@ -75,72 +72,11 @@ fn consistency(value: &str) -> Consistency {
 }
 
 fn members_reply(members: Vec<Member>) -> pb::PeersReply {
-    pb::PeersReply { members: members.into_iter().map(member_to_pb).collect() }
-}
-
-fn member_to_pb(member: Member) -> pb::Member {
-    pb::Member { node_id: member.node_id, grpc_addr: member.grpc_addr, kind: member.kind.to_string() }
-}
-
-fn node_to_pb(node: DbNode) -> pb::NodeInfo {
-    pb::NodeInfo { id: node.id, addr: node.addr, role: node.role.as_str().to_string(), created_at: node.created_at }
-}
-
-fn shard_to_pb(shard: Shard) -> pb::ShardInfo {
-    pb::ShardInfo {
-        nodes: shard.nodes.into_iter().map(node_to_pb).collect(),
-        slot_ranges: shard.slot_ranges.iter().map(SlotRange::to_string).collect(),
-        import_slot: shard.import_slot.map(i32::from).unwrap_or(-1),
-        migrating_slot: shard.migrating_slot.map(i32::from).unwrap_or(-1),
-    }
-}
-
-fn cluster_to_pb(cluster: Cluster) -> pb::ClusterInfo {
-    pb::ClusterInfo {
-        name: cluster.name,
-        version: cluster.version,
-        shards: cluster.shards.into_iter().map(shard_to_pb).collect(),
-    }
-}
-
-fn parse_role(role: &str) -> Result<NodeRole, ServiceError> {
-    match role {
-        "" | "slave" => Ok(NodeRole::Slave),
-        "master" => Ok(NodeRole::Master),
-        other => Err(ServiceError::invalid(format!("role \"{other}\" is neither \"master\" nor \"slave\""))),
-    }
+    pb::PeersReply { members: members.into_iter().map(Member::into_pb).collect() }
 }
 
 #[tonic::async_trait]
 impl Admin for AdminService {
-    async fn propose(&self, request: Request<pb::ProposeRequest>) -> GrpcResult<pb::ProposeReply> {
-        let command: Command = serde_json::from_slice(&request.into_inner().command_json)
-            .map_err(|error| Status::invalid_argument(format!("malformed command: {error}")))?;
-        match self.service.node().write_as_leader(command).await {
-            WriteAttempt::Finished(outcome) => {
-                let response = outcome.map_err(to_status)?;
-                let response_json = serde_json::to_vec(&response)
-                    .map_err(|error| Status::internal(format!("cannot encode response: {error}")))?;
-                Ok(Response::new(pb::ProposeReply { response_json }))
-            }
-            WriteAttempt::NotDone(reason) => Err(not_leader(reason)),
-        }
-    }
-
-    async fn read_index(&self, _request: Request<pb::ReadIndexRequest>) -> GrpcResult<pb::ReadIndexReply> {
-        let index = self.service.node().read_index_as_leader().await.map_err(not_leader)?;
-        Ok(Response::new(pb::ReadIndexReply { index }))
-    }
-
-    async fn leader_call(&self, request: Request<pb::LeaderCallRequest>) -> GrpcResult<pb::LeaderCallReply> {
-        let call: LeaderCall = serde_json::from_slice(&request.into_inner().call_json)
-            .map_err(|error| Status::invalid_argument(format!("malformed leader call: {error}")))?;
-        let answer = self.service.answer_leader_call(call).await.map_err(to_status)?;
-        let reply_json =
-            serde_json::to_vec(&answer).map_err(|error| Status::internal(format!("cannot encode reply: {error}")))?;
-        Ok(Response::new(pb::LeaderCallReply { reply_json }))
-    }
-
     async fn status(&self, _request: Request<pb::StatusRequest>) -> GrpcResult<pb::StatusReply> {
         let status = self.service.node().status().await;
         Ok(Response::new(pb::StatusReply {
@@ -149,7 +85,7 @@ impl Admin for AdminService {
             role: status.role.to_string(),
             term: status.term,
             last_applied: status.last_applied,
-            members: status.members.into_iter().map(member_to_pb).collect(),
+            members: status.members.into_iter().map(Member::into_pb).collect(),
         }))
     }
 
@@ -267,7 +203,7 @@ impl Admin for AdminService {
         let target = shard_ref(request.namespace, request.cluster, request.shard);
         ack(self
             .service
-            .create_node(target, request.addr, role, Secret::new(request.password), request.expected_version)
+            .create_node(target, request.addr, request.name, role, Secret::new(request.password), request.expected_version)
             .await)
     }
 
@@ -323,6 +259,18 @@ impl Admin for AdminService {
             })?;
         let target = shard_ref(request.namespace, request.cluster, request.shard);
         ack(self.service.set_promotion_rule(target, request.node_id, rule, request.expected_version).await)
+    }
+
+    async fn set_admin_state(&self, request: Request<pb::AdminStateRequest>) -> GrpcResult<pb::Ack> {
+        let request = request.into_inner();
+        let state = pb::admin_state_from_word(&request.admin_state).ok_or_else(|| {
+            to_status(ServiceError::invalid(format!(
+                "admin_state must be active, maintenance or drain, got \"{}\"",
+                request.admin_state
+            )))
+        })?;
+        let target = shard_ref(request.namespace, request.cluster, request.shard);
+        ack(self.service.set_node_admin_state(target, request.node_id, state, request.expected_version).await)
     }
 
     async fn clear_diverged(&self, request: Request<pb::NodeRef>) -> GrpcResult<pb::Ack> {
