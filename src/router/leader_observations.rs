@@ -21,9 +21,12 @@ pub const FRESH_FOR: Duration = Duration::from_secs(3);
 pub type FetchObservations =
     Arc<dyn Fn(Vec<String>) -> BoxFuture<'static, Result<HashMap<String, NodeObservation>, String>> + Send + Sync>;
 
+/// A copy of the leader's observations and when it arrived.
+type Copy = (Instant, HashMap<String, NodeObservation>);
+
 #[derive(Clone, Default)]
 pub(super) struct LeaderObservations {
-    latest: Arc<RwLock<Option<(Instant, HashMap<String, NodeObservation>)>>>,
+    latest: Arc<RwLock<Option<Copy>>>,
 }
 
 impl LeaderObservations {
