@@ -32,6 +32,15 @@ fn route_addr(cluster: &TestCluster, node: usize, name: &str) -> SocketAddr {
     status(cluster, node, name).local_addr.expect("the route is bound")
 }
 
+/// Waits until route `name` of node `node` has `count` destinations: the leader's observations
+/// (copied to followers every second) see the replicas attached only a little after they are.
+async fn wait_destinations(cluster: &TestCluster, node: usize, name: &str, count: usize) {
+    eventually(&format!("{count} destinations on route {name} of node {}", node + 1), REPAIR_WITHIN, || async {
+        (status(cluster, node, name).destinations.len() == count).then_some(())
+    })
+    .await;
+}
+
 fn app_opts_via(addr: SocketAddr) -> Opts {
     OptsBuilder::default()
         .ip_or_hostname(addr.ip().to_string())
@@ -100,6 +109,7 @@ async fn routes_reach_the_primary_and_spread_over_the_replicas() {
         assert_eq!(server_id_via(route_addr(cluster, node, "rw")).await, master_id, "node {} rw", node + 1);
     }
     let ro = route_addr(cluster, 1, "ro");
+    wait_destinations(cluster, 1, "ro", 2).await;
     let mut per_server: BTreeMap<u32, usize> = BTreeMap::new();
     for _ in 0..6 {
         *per_server.entry(server_id_via(ro).await).or_default() += 1;
@@ -219,6 +229,7 @@ async fn a_switchover_through_the_route_loses_nothing() {
     let (old_master_id, _) = fleet.master().await;
     let cluster = &fleet.shardkeeper;
     let (rw, ro) = (route_addr(cluster, 0, "rw"), route_addr(cluster, 0, "ro"));
+    wait_destinations(cluster, 0, "ro", 2).await;
     let mut held = Vec::new();
     for _ in 0..2 {
         let mut conn = connect_via(ro).await.expect("a connection to a replica");
