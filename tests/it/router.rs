@@ -444,3 +444,45 @@ async fn abandon_handshake(addr: SocketAddr) -> usize {
     drop(stream);
     4 + length
 }
+
+// A node whose config declares a bad route refuses to start, naming the route and the problem,
+// before it touches its data directory; so does one whose route cannot bind its port.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_with_a_bad_route_refuses_to_start() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("a port to take");
+    let taken_port = taken.local_addr().unwrap().port();
+    let cases: Vec<(Vec<RouteConfig>, String)> = vec![
+        (
+            vec![route("rw", "shard://ns/c?role=PRIMARY", "")],
+            "invalid [[routes]]: route \"rw\": destinations \"shard://ns/c?role=PRIMARY\" is invalid".to_string(),
+        ),
+        (
+            vec![route("rw", "shard://ns/c/0?role=PRIMARY", ""), route("rw", "shard://ns/c/0?role=SECONDARY", "")],
+            "invalid [[routes]]: two routes are named \"rw\"".to_string(),
+        ),
+        (
+            vec![RouteConfig { bind_port: taken_port, ..route("rw", "shard://ns/c/0?role=PRIMARY", "") }],
+            format!("route \"rw\" cannot bind 127.0.0.1:{taken_port}"),
+        ),
+    ];
+    for (routes, expected) in cases {
+        let data = tempfile::tempdir().expect("a data directory");
+        let config = shardkeeper::config::Config {
+            http_addr: "127.0.0.1:0".into(),
+            grpc_addr: "127.0.0.1:0".into(),
+            data_dir: data.path().join("node"),
+            routes,
+            ..shardkeeper::config::Config::default()
+        };
+        let listeners = shardkeeper::server::Listeners::bind(&config).await.expect("listeners");
+        let error = match shardkeeper::server::start(config, listeners).await {
+            Ok(running) => {
+                running.shutdown().await;
+                panic!("the node started with bad routes ({expected})");
+            }
+            Err(error) => error.to_string(),
+        };
+        assert!(error.starts_with(&expected), "{error} should start with {expected}");
+    }
+    drop(taken);
+}
