@@ -8,12 +8,13 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
+use tokio::sync::Notify;
 
 use crate::failover::Fleet;
 use crate::health::NodeObservation;
 
 /// How often a follower asks the leader.
-pub const POLL_INTERVAL: Duration = Duration::from_secs(1);
+pub const POLL_INTERVAL: Duration = Duration::from_millis(250);
 /// How long a copy is honoured; older ones are dropped and the metadata alone decides.
 pub const FRESH_FOR: Duration = Duration::from_secs(3);
 
@@ -27,6 +28,8 @@ type Copy = (Instant, HashMap<String, NodeObservation>);
 #[derive(Clone, Default)]
 pub(super) struct LeaderObservations {
     latest: Arc<RwLock<Option<Copy>>>,
+    /// Woken when a new copy arrives, so that routes re-read it at once.
+    arrived: Arc<Notify>,
 }
 
 impl LeaderObservations {
@@ -37,8 +40,23 @@ impl LeaderObservations {
         Some(node_ids.into_iter().filter_map(|id| all.get_key_value(id)).map(|(id, seen)| (id.clone(), seen.clone())).collect())
     }
 
+    /// Resolves when a new copy has arrived since the last call.
+    pub async fn arrived(&self) {
+        self.arrived.notified().await
+    }
+
     fn set(&self, copy: Option<HashMap<String, NodeObservation>>) {
-        *self.latest.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = copy.map(|copy| (Instant::now(), copy));
+        let mut latest = self.latest.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let changed = match (&*latest, &copy) {
+            (Some((_, old)), Some(new)) => old != new,
+            (None, None) => false,
+            _ => true,
+        };
+        *latest = copy.map(|copy| (Instant::now(), copy));
+        drop(latest);
+        if changed {
+            self.arrived.notify_one();
+        }
     }
 
     /// Polls until aborted. `node_ids` names the servers the routes use now.

@@ -1,5 +1,5 @@
-//! Following the topology: on every raft apply (and every `OBSERVATION_REFRESH` for the leader's
-//! fresh observations) each route re-reads its shard from this node's applied metadata and
+//! Following the topology: on every raft apply, every new copy of the leader's observations (on a
+//! follower) and every `OBSERVATION_REFRESH` (the leader's own fresh observations) each route re-reads its shard from this node's applied metadata and
 //! recomputes the servers that qualify. When the shard's primary changes, new connections go to the
 //! new one at once and, with `disconnect_on_promoted_to_primary`, the established connections to
 //! the old primary (PRIMARY routes) or to the promoted replica (SECONDARY routes) are closed;
@@ -35,6 +35,7 @@ pub(super) async fn follow(routes: Vec<Arc<Route>>, node: Node, fleet: Fleet, co
                 false
             }
             _ = ticker.tick() => true,
+            _ = copied.arrived() => true,
         };
         let applied = node.reader().applied_index();
         if ticked || seen_index != Some(applied) {
