@@ -40,6 +40,21 @@ else
 fi
 built=$SECONDS
 
+# The key that seals the database passwords in the nodes' raft logs and snapshots (docs/security.md):
+# generated once, kept across runs (down.sh leaves it), mounted read-only into every shardkeeper
+# container, whose user (uid 10001) must own it, mode 0600. Volumes written with a key need that key.
+key_file=$DEPLOY/secrets.key
+if [ ! -s "$key_file" ]; then
+    say "generating $key_file (seals database passwords at rest)"
+    (umask 077 && printf 'k1 %s\n' "$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')" >"$key_file")
+fi
+chmod 600 "$key_file"
+if [ "$(id -u)" = 0 ]; then
+    chown 10001:10001 "$key_file"
+elif [ "$(stat -c %u "$key_file")" != 10001 ]; then
+    docker run --rm --user 0 --entrypoint chown -v "$DEPLOY:/deploy" shardkeeper/shardkeeper:local 10001:10001 /deploy/secrets.key
+fi
+
 say "${COMPOSE_CMD[*]} -p $SK_PROJECT up -d"
 compose up -d --remove-orphans
 

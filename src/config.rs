@@ -36,6 +36,8 @@ pub struct Config {
     pub proxysql: Option<ProxySqlConfig>,
     /// MySQL routes this node serves (`[[routes]]`, docs/routing.md). Default none.
     pub routes: Vec<RouteConfig>,
+    /// How database passwords are protected at rest (`[secrets]`, docs/security.md).
+    pub secrets: SecretsConfig,
 }
 
 impl Default for Config {
@@ -53,6 +55,7 @@ impl Default for Config {
             fleet: FleetConfig::default(),
             proxysql: None,
             routes: Vec::new(),
+            secrets: SecretsConfig::default(),
         }
     }
 }
@@ -69,6 +72,16 @@ impl Config {
             None => Ok(BTreeMap::from([(self.node_id, self.advertised_grpc_addr().to_string())])),
         }
     }
+}
+
+/// Secrets at rest (docs/security.md).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SecretsConfig {
+    /// File of named keys (`KEY_ID HEX` a line, the first seals, all open; mode 0600) that seals the
+    /// database passwords in the raft log and snapshots. Default none: passwords are stored in
+    /// plain text and the node warns at start.
+    pub key_file: Option<PathBuf>,
 }
 
 /// Raft timing and snapshot policy. Tuned for fast leader failover on a LAN. openraft 0.9 lets a

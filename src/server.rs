@@ -15,7 +15,7 @@ use crate::config::Config;
 use crate::node::{Node, NodeError};
 use crate::router::Router;
 use crate::service::MetaService;
-use crate::storage::Storage;
+use crate::storage::open_data_dir;
 
 /// How long a joining node keeps asking the cluster to take it.
 const JOIN_WAIT: Duration = Duration::from_secs(60);
@@ -67,8 +67,7 @@ pub struct RunningNode {
 /// (a data directory that already holds a cluster just resumes).
 pub async fn start(config: Config, listeners: Listeners) -> Result<RunningNode, ServerError> {
     crate::router::check_routes(&config.routes).map_err(crate::router::RouterError::from)?;
-    std::fs::create_dir_all(&config.data_dir)?;
-    let storage = Storage::open(&config.data_dir.join("raft")).map_err(NodeError::from)?;
+    let storage = open_data_dir(&config.data_dir, config.secrets.key_file.as_deref()).map_err(NodeError::from)?;
     let node = Node::start(&config, storage).await?;
     if config.join.is_none() {
         node.claim_identity(&config.initial_members()?).await?;

@@ -10,11 +10,12 @@ use std::net::Ipv6Addr;
 use super::command::{Command, CommandResult, NodeSpec, Response};
 use super::server_names::check_new_names;
 use super::error::{MetaError, MetaErrorKind};
+use super::secret::Secret;
 use super::slots::{
     covers_slots, merge_slots, split_evenly, subtract_slots, SlotRange, SLOT_COUNT,
 };
 use super::types::{
-    Cluster, ClusterCredentials, ClusterPolicy, MetaState, Namespace, Node, NodeRole, PromotionRule, Secret, Shard,
+    Cluster, ClusterCredentials, ClusterPolicy, MetaState, Namespace, Node, NodeRole, PromotionRule, Shard,
     MAX_NAME_LEN, NODE_ID_LEN,
 };
 

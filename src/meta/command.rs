@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 use super::error::MetaError;
 use super::recovery::{RecoveryIntent, RecoveryOutcome};
 use super::slots::SlotRange;
-use super::types::{AdminState, ClusterCredentials, ClusterPolicy, NodeRole, PromotionRule, Secret};
+use super::secret::Secret;
+use super::types::{AdminState, ClusterCredentials, ClusterPolicy, NodeRole, PromotionRule};
 
 /// A database node as the proposer declared it: id already chosen.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

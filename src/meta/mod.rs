@@ -10,6 +10,7 @@ mod command;
 mod error;
 mod fleet_view;
 mod recovery;
+mod secret;
 pub mod server_names;
 mod slots;
 mod types;
@@ -20,7 +21,8 @@ pub use slots::{split_evenly, SlotRange, SlotRangeParseError, SLOT_COUNT};
 pub use recovery::{
     NodeRef, Recovery, RecoveryIntent, RecoveryKind, RecoveryOutcome, RecoveryState, RecoveryStep, MAX_RECOVERIES,
 };
+pub use secret::{with_secret_codec, SealedSecret, Secret, SecretCodec, SecretCodecError};
 pub use types::{
-    AdminState, Cluster, ClusterCredentials, ClusterPolicy, MetaState, Namespace, Node, NodeRole, PromotionRule, Secret, Shard,
+    AdminState, Cluster, ClusterCredentials, ClusterPolicy, MetaState, Namespace, Node, NodeRole, PromotionRule, Shard,
     MAX_NAME_LEN, NODE_ID_LEN,
 };

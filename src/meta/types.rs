@@ -1,45 +1,18 @@
 //! Domain types of the fleet's desired state, as replicated through raft.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use super::recovery::Recovery;
+use super::secret::Secret;
 use super::slots::SlotRange;
 
 /// Longest accepted namespace or cluster name, in bytes.
 pub const MAX_NAME_LEN: usize = 128;
 /// Length of a database node id (random alphanumerics, like kvrocks).
 pub const NODE_ID_LEN: usize = 40;
-
-/// A secret (MySQL password). Stored through raft so the leader can use it, but its `Debug` never
-/// shows it and the API layer never serializes it.
-#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(value: impl Into<String>) -> Self {
-        Secret(value.into())
-    }
-
-    /// The secret itself, for the code that logs in to MySQL. Never log or return it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(<redacted>)")
-    }
-}
 
 /// Role of a database node inside its shard. The API keeps the kvrocks words.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -2,7 +2,9 @@
 //! installs snapshots, and persists the latest snapshot in storage.
 //!
 //! The applied state lives in memory; on restart it is rebuilt from the stored snapshot and openraft
-//! re-applies the committed log after it. Readers share the state through `MetaReader`.
+//! re-applies the committed log after it. Readers share the state through `MetaReader`. Snapshot
+//! data is encoded through `Storage::encode_sealed`, so its database passwords are sealed on disk
+//! and in InstallSnapshot alike (every member holds the same key file).
 
 use std::io::Cursor;
 use std::sync::{Arc, RwLock, RwLockReadGuard};
@@ -18,6 +20,9 @@ use crate::meta::{CommandResult, MetaState, Response};
 use crate::storage::Storage;
 
 type RaftStorageError = StorageError<u64>;
+
+/// Names the snapshot's data in storage errors.
+const SNAPSHOT_DATA: &str = "snapshot data";
 
 /// What the state machine has applied so far.
 #[derive(Clone, Debug, Default)]
@@ -91,8 +96,10 @@ impl StateMachineStore {
 
     #[allow(clippy::result_large_err)] // openraft's own error type, kept whole for its traits
     fn replace_state(&self, meta: &SnapshotMeta<u64, BasicNode>, data: &[u8]) -> Result<(), RaftStorageError> {
-        let decoded: MetaState =
-            serde_json::from_slice(data).map_err(|error| snapshot_error(StorageIOError::read_snapshot, error))?;
+        let decoded: MetaState = self
+            .storage
+            .decode_sealed(SNAPSHOT_DATA, data)
+            .map_err(|error| snapshot_error(StorageIOError::read_snapshot, error))?;
         *self.write_state() = AppliedState {
             last_applied: meta.last_log_id,
             last_membership: meta.last_membership.clone(),
@@ -111,7 +118,8 @@ impl RaftSnapshotBuilder<TypeConfig> for StateMachineStore {
             .reader
             .read(|applied| (applied.last_applied, applied.last_membership.clone(), applied.meta.clone()));
         let copied = started.elapsed();
-        let data = tokio::task::spawn_blocking(move || serde_json::to_vec(&state))
+        let storage = self.storage.clone();
+        let data = tokio::task::spawn_blocking(move || storage.encode_sealed(SNAPSHOT_DATA, &state))
             .await
             .map_err(|error| snapshot_error(StorageIOError::write_snapshot, error))?
             .map_err(|error| snapshot_error(StorageIOError::write_snapshot, error))?;

@@ -2,17 +2,28 @@
 //!
 //! Owns the on-disk layout: in sled, a format version and two typed key spaces (raft log entries
 //! by index, raft's own small records); beside sled's files, the latest state-machine snapshot
-//! (`snapshot_file`). Values are JSON so the directory stays inspectable. Must not know raft
-//! semantics beyond keys.
+//! (`snapshot_file`). Values are JSON so the directory stays inspectable. Database passwords inside
+//! log entries and snapshots are sealed (`sealing`): `encode_sealed` / `decode_sealed` run serde
+//! with the node's `KeyRing` in scope (`meta::with_secret_codec`), so the bytes on disk hold only
+//! ciphertext while every value above this module holds plain `meta::Secret`s. The data directory
+//! is private to the user running the node (`data_dir`). Must not know raft semantics beyond keys.
 
+mod data_dir;
+pub mod sealing;
 mod snapshot_file;
 
 use std::path::Path;
+use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
+use serde::Deserialize;
 
 use snapshot_file::SnapshotFile;
 use serde::Serialize;
+
+use crate::meta::{with_secret_codec, SealedSecret, SecretCodec, SecretCodecError};
+pub use data_dir::open_data_dir;
+use sealing::{KeyFileError, KeyRing};
 
 /// Bumped whenever the on-disk layout changes incompatibly.
 pub const FORMAT_VERSION: u64 = 1;
@@ -37,6 +48,12 @@ pub enum StorageError {
     SnapshotFile(std::io::Error),
     #[error("data directory has format version {found}, this build reads version {FORMAT_VERSION}")]
     FormatVersion { found: u64 },
+    #[error("stored value under {key}: {source}")]
+    Secret { key: String, source: SecretCodecError },
+    #[error(transparent)]
+    KeyFile(#[from] KeyFileError),
+    #[error("data directory {path}: {source}")]
+    DataDir { path: String, source: std::io::Error },
 }
 
 /// Small named records raft keeps beside its log.
@@ -68,11 +85,19 @@ pub struct Storage {
     records: sled::Tree,
     snapshot: sled::Tree,
     snapshot_file: SnapshotFile,
+    /// Seals the database passwords of log entries and snapshots.
+    codec: Arc<dyn SecretCodec>,
 }
 
 impl Storage {
-    /// Opens (or creates) the store in `dir`, checking the format version.
+    /// Opens (or creates) the store in `dir` with no key: passwords are stored in plain text.
     pub fn open(dir: &Path) -> Result<Self, StorageError> {
+        Storage::open_with_keys(dir, KeyRing::plaintext())
+    }
+
+    /// Opens (or creates) the store in `dir`, checking the format version and that `keys` open
+    /// every sealed password in the log (the snapshot's are opened when it is loaded).
+    pub fn open_with_keys(dir: &Path, keys: KeyRing) -> Result<Self, StorageError> {
         let db = sled::Config::new().path(dir).open()?;
         match db.get(FORMAT_KEY)? {
             Some(raw) => {
@@ -86,13 +111,46 @@ impl Storage {
                 db.flush()?;
             }
         }
-        Ok(Storage {
+        let storage = Storage {
             log: db.open_tree(LOG_TREE)?,
             records: db.open_tree(RECORDS_TREE)?,
             snapshot: db.open_tree(SNAPSHOT_TREE)?,
             snapshot_file: SnapshotFile::in_dir(dir),
             db,
-        })
+            codec: Arc::new(keys),
+        };
+        storage.check_sealed_log()?;
+        Ok(storage)
+    }
+
+    /// Opens every sealed password in the log, so that a node lacking a key refuses to start
+    /// instead of failing when raft first reads the entry.
+    fn check_sealed_log(&self) -> Result<(), StorageError> {
+        for item in self.log.iter() {
+            let (_, raw) = item?;
+            let value: serde_json::Value = decode(LOG_TREE, &raw)?;
+            open_every_sealed(&value, self.codec.as_ref())
+                .map_err(|source| StorageError::Secret { key: LOG_TREE.to_string(), source })?;
+        }
+        Ok(())
+    }
+
+    /// Encodes a value that may hold `meta::Secret`s (a snapshot's data), sealing them.
+    pub fn encode_sealed<T: Serialize>(&self, key: &str, value: &T) -> Result<Vec<u8>, StorageError> {
+        let (encoded, failure) = with_secret_codec(&self.codec, || serde_json::to_vec(value));
+        if let Some(source) = failure {
+            return Err(StorageError::Secret { key: key.to_string(), source });
+        }
+        encoded.map_err(|source| StorageError::Encode { key: key.to_string(), source })
+    }
+
+    /// Decodes what `encode_sealed` wrote (or a plain value of an earlier build), opening secrets.
+    pub fn decode_sealed<T: DeserializeOwned>(&self, key: &str, raw: &[u8]) -> Result<T, StorageError> {
+        let (decoded, failure) = with_secret_codec(&self.codec, || serde_json::from_slice(raw));
+        if let Some(source) = failure {
+            return Err(StorageError::Secret { key: key.to_string(), source });
+        }
+        decoded.map_err(|source| StorageError::Corrupt { key: key.to_string(), source })
     }
 
     /// Waits until everything written so far is on disk.
@@ -126,7 +184,7 @@ impl Storage {
     pub fn append_log<T: Serialize>(&self, entries: impl IntoIterator<Item = (u64, T)>) -> Result<(), StorageError> {
         let mut batch = sled::Batch::default();
         for (index, entry) in entries {
-            batch.insert(&index.to_be_bytes(), encode(LOG_TREE, &entry)?);
+            batch.insert(&index.to_be_bytes(), self.encode_sealed(LOG_TREE, &entry)?);
         }
         self.log.apply_batch(batch)?;
         Ok(())
@@ -141,14 +199,14 @@ impl Storage {
             .range(start.to_be_bytes()..end.to_be_bytes())
             .map(|item| {
                 let (_, raw) = item?;
-                decode(LOG_TREE, &raw)
+                self.decode_sealed(LOG_TREE, &raw)
             })
             .collect()
     }
 
     /// The entry with the highest index, if any.
     pub fn last_log<T: DeserializeOwned>(&self) -> Result<Option<T>, StorageError> {
-        self.log.last()?.map(|(_, raw)| decode(LOG_TREE, &raw)).transpose()
+        self.log.last()?.map(|(_, raw)| self.decode_sealed(LOG_TREE, &raw)).transpose()
     }
 
     /// Removes every entry with `index >= from` (conflicting suffix).
@@ -235,6 +293,22 @@ fn decode<T: DeserializeOwned>(key: &str, raw: &[u8]) -> Result<T, StorageError>
     serde_json::from_slice(raw).map_err(|source| StorageError::Corrupt { key: key.to_string(), source })
 }
 
+/// Opens every sealed secret inside a stored JSON value, whatever its type.
+fn open_every_sealed(value: &serde_json::Value, codec: &dyn SecretCodec) -> Result<(), SecretCodecError> {
+    match value {
+        serde_json::Value::Object(fields) => {
+            if fields.len() == 2 && fields.contains_key("sealed_with") && fields.contains_key("ciphertext") {
+                if let Ok(sealed) = SealedSecret::deserialize(value) {
+                    return codec.open(&sealed).map(drop);
+                }
+            }
+            fields.values().try_for_each(|field| open_every_sealed(field, codec))
+        }
+        serde_json::Value::Array(items) => items.iter().try_for_each(|item| open_every_sealed(item, codec)),
+        _ => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -270,6 +344,36 @@ mod tests {
         let reopened = Storage::open(dir.path()).unwrap();
         let expected = Some(("m2".to_string(), b"{\"state\": 2}".to_vec()));
         assert_eq!(reopened.read_snapshot_in_background::<String>().await.unwrap(), expected);
+    }
+
+    fn keys(text: &str) -> KeyRing {
+        KeyRing::parse(Path::new("keys"), text).unwrap()
+    }
+
+    #[test]
+    fn a_plain_log_reads_with_a_key_and_a_sealed_one_needs_its_key_to_open() {
+        use crate::meta::Secret;
+        const KEY: &str = "k1 00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+        let dir = tempfile::tempdir().unwrap();
+        let plain = Storage::open(dir.path()).unwrap();
+        plain.append_log([(1u64, Secret::new("written-plain"))]).unwrap();
+        plain.db.flush().unwrap();
+        drop(plain);
+        let sealed = Storage::open_with_keys(dir.path(), keys(KEY)).unwrap();
+        assert_eq!(sealed.read_log::<Secret>(1, 2).unwrap(), vec![Secret::new("written-plain")]);
+        sealed.append_log([(2u64, Secret::new("written-sealed"))]).unwrap();
+        let raw = sealed.log.get(2u64.to_be_bytes()).unwrap().unwrap();
+        assert!(!String::from_utf8_lossy(&raw).contains("written-sealed"));
+        sealed.db.flush().unwrap();
+        drop(sealed);
+
+        let refused = Storage::open(dir.path()).err().map(|error| error.to_string()).unwrap_or_default();
+        assert!(refused.contains("sealed with key \"k1\", but no secrets.key_file"), "{refused}");
+        let other = "k2 00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+        let refused = Storage::open_with_keys(dir.path(), keys(other)).err().map(|error| error.to_string());
+        assert!(refused.unwrap_or_default().contains("which secrets.key_file does not hold"));
+        let reopened = Storage::open_with_keys(dir.path(), keys(KEY)).unwrap();
+        assert_eq!(reopened.last_log::<Secret>().unwrap(), Some(Secret::new("written-sealed")));
     }
 
     #[test]

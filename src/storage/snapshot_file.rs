@@ -11,6 +11,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 const MAGIC: &[u8] = b"shardkeeper-snapshot-1\n";
@@ -59,7 +60,7 @@ impl SnapshotFile {
     /// Replaces the stored snapshot durably. Blocking: run it on a blocking thread.
     pub(super) fn write(&self, meta: &[u8], data: &[u8]) -> io::Result<()> {
         let temporary = self.path.with_extension("tmp");
-        let mut file = OpenOptions::new().write(true).create(true).truncate(true).open(&temporary)?;
+        let mut file = OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&temporary)?;
         file.write_all(MAGIC)?;
         file.write_all(&(meta.len() as u64).to_le_bytes())?;
         file.write_all(meta)?;

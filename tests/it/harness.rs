@@ -182,6 +182,26 @@ impl TestCluster {
         self.nodes[node_index] = Some(server::start(config, listeners).await.expect("node restarts"));
     }
 
+    /// The config node `node_index` runs with (or ran with, while it is down).
+    pub fn config(&self, node_index: usize) -> &Config {
+        &self.configs[node_index]
+    }
+
+    /// Starts the stopped node `node_index` again after `tune` changed its config (kept for later
+    /// restarts); answers why it did not start instead of panicking.
+    pub async fn try_restart_with(&mut self, node_index: usize, tune: impl FnOnce(&mut Config)) -> Result<(), server::ServerError> {
+        assert!(!self.is_running(node_index), "node {} is still running", node_index + 1);
+        tune(&mut self.configs[node_index]);
+        let config = self.configs[node_index].clone();
+        let listeners = eventually("ports free again", Duration::from_secs(10), || {
+            let config = config.clone();
+            async move { Listeners::bind(&config).await.ok() }
+        })
+        .await;
+        self.nodes[node_index] = Some(server::start(config, listeners).await?);
+        Ok(())
+    }
+
     /// Starts one more node that joins through node `via`'s gRPC address; answers its index.
     pub async fn join_new_node(&mut self, via: usize) -> usize {
         let index = self.size();

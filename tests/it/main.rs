@@ -13,3 +13,4 @@ mod mariadb;
 mod mariadb_harness_tests;
 mod mysql_client;
 mod router;
+mod secrets;
