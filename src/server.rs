@@ -98,6 +98,7 @@ pub async fn start(config: Config, listeners: Listeners) -> Result<RunningNode, 
     let leadership = tokio::spawn(fleet.clone().follow_leadership());
     let router = Router::start(node.clone(), fleet.clone(), &config.routes).await?;
     let service = MetaService::new(node.clone(), fleet.clone(), router.clone(), &config);
+    router.follow_leader_observations(leader_observations_through(service.clone()));
     let (stop, stopped) = watch::channel(false);
 
     let grpc_service = service.clone();
@@ -122,6 +123,14 @@ pub async fn start(config: Config, listeners: Listeners) -> Result<RunningNode, 
         None => node.bootstrap(config.initial_members()?).await?,
     }
     Ok(RunningNode { node, http_addr, grpc_addr, router, stop, servers: vec![grpc, http], fleet, leadership })
+}
+
+/// The router's way to the leader's observations: the service layer's leader call.
+fn leader_observations_through(service: MetaService) -> crate::router::FetchObservations {
+    std::sync::Arc::new(move |node_ids| {
+        let service = service.clone();
+        Box::pin(async move { service.observations_of(node_ids).await.map_err(|error| error.to_string()) })
+    })
 }
 
 async fn wait_for_stop(mut stopped: watch::Receiver<bool>) {

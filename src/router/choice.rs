@@ -30,7 +30,15 @@ pub struct Eligible {
     /// Replicas that qualify, in declaration order.
     pub replicas: Vec<Candidate>,
     /// Servers left out, each with the reason, for the error a client gets when nothing qualifies.
-    pub excluded: Vec<(String, String)>,
+    pub excluded: Vec<Excluded>,
+}
+
+/// A server left out of the candidates, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Excluded {
+    pub addr: String,
+    pub reason: String,
+    pub is_primary: bool,
 }
 
 /// Which servers of `shard` qualify. `observations` are the leader's probes (`None` on a node that
@@ -47,7 +55,9 @@ pub fn eligible(shard: &Shard, policy: &ClusterPolicy, observations: Option<&Has
                 .or_else(|| observation.and_then(|observation| unfit_replica(observation, master_addr, policy))),
         };
         match (verdict, node.role) {
-            (Some(reason), _) => eligible.excluded.push((node.addr.clone(), reason)),
+            (Some(reason), role) => {
+                eligible.excluded.push(Excluded { addr: node.addr.clone(), reason, is_primary: role == NodeRole::Master })
+            }
             (None, NodeRole::Master) => eligible.primary = Some(Candidate::of(node)),
             (None, NodeRole::Slave) => eligible.replicas.push(Candidate::of(node)),
         }
@@ -128,10 +138,17 @@ fn rotated(mut pool: Vec<Candidate>, cursor: u64) -> Vec<Candidate> {
     pool
 }
 
-/// Why nothing qualifies, for the client's error: `no PRIMARY available for shard p/c/0: ...`.
+/// Why nothing qualifies, for the client's error: `no PRIMARY available for shard p/c/0: ...`,
+/// naming only the servers the route's role could have used.
 pub fn unavailable_reason(eligible: &Eligible, role: RouteRole, quarantined: &HashSet<String>, shard_path: &str) -> String {
-    let mut reasons: Vec<String> = eligible.excluded.iter().map(|(addr, reason)| format!("{addr} {reason}")).collect();
-    let candidates = eligible.primary.iter().chain(&eligible.replicas);
+    let relevant = |is_primary: bool| match role {
+        RouteRole::Primary => is_primary,
+        RouteRole::Secondary => !is_primary,
+        RouteRole::PrimaryAndSecondary => true,
+    };
+    let excluded = eligible.excluded.iter().filter(|excluded| relevant(excluded.is_primary));
+    let mut reasons: Vec<String> = excluded.map(|excluded| format!("{} {}", excluded.addr, excluded.reason)).collect();
+    let candidates = eligible.primary.iter().chain(&eligible.replicas).filter(|candidate| relevant(candidate.is_primary));
     reasons.extend(candidates.filter(|candidate| quarantined.contains(&candidate.addr)).map(|candidate| {
         format!("{} quarantined (refused or timed out; retried in the background)", candidate.addr)
     }));
@@ -140,7 +157,7 @@ pub fn unavailable_reason(eligible: &Eligible, role: RouteRole, quarantined: &Ha
         RouteRole::Secondary => "SECONDARY",
         RouteRole::PrimaryAndSecondary => "PRIMARY or SECONDARY",
     };
-    if role == RouteRole::Primary && eligible.primary.is_none() && eligible.excluded.is_empty() {
+    if role == RouteRole::Primary && reasons.is_empty() {
         reasons.push("the shard has no primary".to_string());
     }
     if role == RouteRole::Secondary && reasons.is_empty() {

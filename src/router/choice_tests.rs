@@ -144,9 +144,13 @@ fn the_unavailable_reason_says_why() {
     assert_eq!(reason, format!("no PRIMARY available for shard p/c/0: {MASTER} in maintenance"));
 
     let all = eligible(&shard(), &ClusterPolicy::default(), None);
-    let quarantined: HashSet<String> = [MASTER.to_string()].into();
+    let quarantined: HashSet<String> = [MASTER, REPLICA_1].map(String::from).into();
     let reason = unavailable_reason(&all, RouteRole::Primary, &quarantined, "p/c/0");
-    assert!(reason.contains(&format!("{MASTER} quarantined")), "{reason}");
+    assert_eq!(reason, format!("no PRIMARY available for shard p/c/0: {MASTER} quarantined (refused or timed out; retried in the background)"));
+
+    let drained = with_node(with_node(shard(), 1, |node| node.admin_state = AdminState::Drain), 0, |node| node.diverged = Some("x".into()));
+    let reason = unavailable_reason(&eligible(&drained, &ClusterPolicy::default(), None), RouteRole::Secondary, &quarantined, "p/c/0");
+    assert_eq!(reason, format!("no SECONDARY available for shard p/c/0: {REPLICA_1} draining"), "only replicas are named");
 
     let empty = Shard::default();
     let reason = unavailable_reason(&eligible(&empty, &ClusterPolicy::default(), None), RouteRole::Secondary, &none_quarantined(), "p/c/0");

@@ -9,8 +9,11 @@ pub mod codes {
     pub const TOO_MANY_CONNECTIONS: u16 = 1040;
     /// ER_HOST_IS_BLOCKED: too many failed handshakes from this host.
     pub const HOST_BLOCKED: u16 = 1129;
-    /// CR_CONN_HOST_ERROR: no destination available or reachable.
-    pub const CANNOT_CONNECT: u16 = 2003;
+    /// ER_UNKNOWN_ERROR, with a message saying why: no destination available or reachable.
+    /// (MySQL Router sends the client code 2003 here, but MariaDB's Connector/C, the `mariadb`
+    /// client's library, reports a server-sent 2002, 2003 or 2013 as a malformed packet and loses
+    /// the message; 1105 reaches every client with it.)
+    pub const NO_DESTINATION: u16 = 1105;
 }
 
 /// An ERR packet sent in place of the server greeting (sequence 0). Before the handshake a client

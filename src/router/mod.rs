@@ -16,6 +16,7 @@ mod choice;
 pub mod config;
 mod destination;
 mod handshake;
+mod leader_observations;
 mod proxy;
 mod quarantine;
 mod route;
@@ -32,11 +33,13 @@ use tokio::task::JoinHandle;
 
 pub use config::{RouteConfig, RoutingStrategy};
 pub use destination::DestinationError;
+pub use leader_observations::FetchObservations;
 pub use status::{ConnectionStatus, Destination, DestinationStatus, RouteRole, RouteStatus};
 pub use validation::{check_routes, default_strategy, CheckedRoute, RouteConfigError};
 
 use crate::failover::Fleet;
 use crate::node::Node;
+use leader_observations::LeaderObservations;
 use quarantine::Quarantine;
 use route::Route;
 
@@ -59,6 +62,10 @@ pub struct Router {
 struct RouterInner {
     routes: Vec<Arc<Route>>,
     quarantine: Quarantine,
+    /// The leader's observations as last asked for by this node while a follower.
+    copied: LeaderObservations,
+    /// `None` for `Router::default()`, which serves nothing.
+    fleet: Option<Fleet>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
 }
 
@@ -79,11 +86,29 @@ impl Router {
         let quarantine = Quarantine::default();
         let ids = Arc::new(AtomicU64::new(0));
         let routes: Vec<Arc<Route>> = bound.iter().map(|(route, _)| route.clone()).collect();
-        let mut tasks = vec![tokio::spawn(topology::follow(routes.clone(), node, fleet))];
+        let copied = LeaderObservations::default();
+        let mut tasks = vec![tokio::spawn(topology::follow(routes.clone(), node, fleet.clone(), copied.clone()))];
         for (route, listener) in bound {
             tasks.push(tokio::spawn(proxy::serve(route, listener, quarantine.clone(), ids.clone())));
         }
-        Ok(Router { inner: Arc::new(RouterInner { routes, quarantine, tasks: Mutex::new(tasks) }) })
+        let inner = RouterInner { routes, quarantine, copied, fleet: Some(fleet), tasks: Mutex::new(tasks) };
+        Ok(Router { inner: Arc::new(inner) })
+    }
+
+    /// On a follower, asks the leader for its observations of the routes' servers every second
+    /// through `fetch` (the service layer's leader call), so that routes honour down, detached and
+    /// lagging servers there too. Does nothing without routes.
+    pub fn follow_leader_observations(&self, fetch: FetchObservations) {
+        let Some(fleet) = self.inner.fleet.clone().filter(|_| !self.inner.routes.is_empty()) else { return };
+        let routes = self.inner.routes.clone();
+        let node_ids = move || {
+            let mut ids: Vec<String> = routes.iter().flat_map(|route| route.view().node_ids.clone()).collect();
+            ids.sort();
+            ids.dedup();
+            ids
+        };
+        let poll = tokio::spawn(self.inner.copied.clone().poll(fetch, fleet, node_ids));
+        self.inner.tasks.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push(poll);
     }
 
     /// The live status of every route, in declaration order.

@@ -59,11 +59,11 @@ async fn handle_client(route: Arc<Route>, quarantine: Quarantine, client: TcpStr
     };
     let candidates = match route.candidates(&quarantine.snapshot()) {
         Ok(candidates) => candidates,
-        Err(reason) => return refuse(&client, codes::CANNOT_CONNECT, &reason).await,
+        Err(reason) => return refuse(&client, codes::NO_DESTINATION, &reason).await,
     };
     let (server, destination) = match connect_first(&route, &quarantine, candidates).await {
         Ok(connected) => connected,
-        Err(reason) => return refuse(&client, codes::CANNOT_CONNECT, &reason).await,
+        Err(reason) => return refuse(&client, codes::NO_DESTINATION, &reason).await,
     };
     let _ = server.set_nodelay(true);
     let connection = admission.register(id, source, destination, started_at);
@@ -98,13 +98,24 @@ async fn connect_first(route: &Route, quarantine: &Quarantine, candidates: Vec<C
     ))
 }
 
+/// How the watched handshake ended.
+enum HandshakeEnd {
+    /// The packet heads told (see `Verdict`).
+    Told(Verdict),
+    /// The client hung up, failed or ran out of `client_connect_timeout` first: its failure.
+    ClientFailed,
+    /// The server hung up or failed first, or the router closed the connection: not the client's.
+    Cut,
+}
+
 /// The handshake, watched, then the plain copy.
 async fn relay(route: &Route, client: &TcpStream, server: &TcpStream, connection: &Connection) {
     let host = connection.source.ip();
     match watch_handshake(route.client_connect_timeout(), client, server, connection).await {
-        Ok(Some(Verdict::Succeeded)) => route.clear_connect_errors(host),
-        Ok(Some(Verdict::Encrypted | Verdict::ServerRejected)) => {}
-        Ok(Some(Verdict::Refused)) | Ok(None) | Err(_) => {
+        HandshakeEnd::Told(Verdict::Succeeded) => route.clear_connect_errors(host),
+        HandshakeEnd::Told(Verdict::Encrypted | Verdict::ServerRejected) => {}
+        HandshakeEnd::Cut => return,
+        HandshakeEnd::Told(Verdict::Refused) | HandshakeEnd::ClientFailed => {
             if route.count_connect_error(host) {
                 tracing::warn!(route = route.name(), %host, "client host blocked after too many failed handshakes");
             }
@@ -118,50 +129,42 @@ async fn relay(route: &Route, client: &TcpStream, server: &TcpStream, connection
     }
 }
 
-/// Copies both ways while watching the handshake's packet heads. `Ok(None)`: the client closed,
-/// timed out or was closed before the handshake ended. A refused handshake still passes the
-/// server's ERR to the client before answering.
-async fn watch_handshake(
-    within: Duration,
-    client: &TcpStream,
-    server: &TcpStream,
-    connection: &Connection,
-) -> std::io::Result<Option<Verdict>> {
+/// Copies both ways while watching the handshake's packet heads, until they tell how it ended
+/// or either side stops. A refused handshake still passes the server's ERR to the client.
+async fn watch_handshake(within: Duration, client: &TcpStream, server: &TcpStream, connection: &Connection) -> HandshakeEnd {
     let mut watch = HandshakeWatch::default();
     let mut buffer = vec![0u8; HANDSHAKE_BUFFER];
     let deadline = tokio::time::sleep(within);
     tokio::pin!(deadline);
     loop {
         let verdict = tokio::select! {
-            ready = client.readable() => {
-                ready?;
-                match read_some(client, &mut buffer)? {
-                    None => continue,
-                    Some(0) => return Ok(None),
-                    Some(read) => {
-                        write_all(server, &buffer[..read]).await?;
-                        count(&connection.to_server, &connection.last_sent_ms, read);
-                        watch.client_sent(&buffer[..read])
+            _ = client.readable() => match read_some(client, &mut buffer) {
+                Ok(None) => continue,
+                Ok(Some(0)) | Err(_) => return HandshakeEnd::ClientFailed,
+                Ok(Some(read)) => {
+                    if write_all(server, &buffer[..read]).await.is_err() {
+                        return HandshakeEnd::Cut;
                     }
+                    count(&connection.to_server, &connection.last_sent_ms, read);
+                    watch.client_sent(&buffer[..read])
                 }
-            }
-            ready = server.readable() => {
-                ready?;
-                match read_some(server, &mut buffer)? {
-                    None => continue,
-                    Some(0) => return Ok(None),
-                    Some(read) => {
-                        write_all(client, &buffer[..read]).await?;
-                        count(&connection.from_server, &connection.last_received_ms, read);
-                        watch.server_sent(&buffer[..read])
+            },
+            _ = server.readable() => match read_some(server, &mut buffer) {
+                Ok(None) => continue,
+                Ok(Some(0)) | Err(_) => return HandshakeEnd::Cut,
+                Ok(Some(read)) => {
+                    if write_all(client, &buffer[..read]).await.is_err() {
+                        return HandshakeEnd::ClientFailed;
                     }
+                    count(&connection.from_server, &connection.last_received_ms, read);
+                    watch.server_sent(&buffer[..read])
                 }
-            }
-            _ = &mut deadline => return Ok(None),
-            _ = connection.closed() => return Ok(None),
+            },
+            _ = &mut deadline => return HandshakeEnd::ClientFailed,
+            _ = connection.closed() => return HandshakeEnd::Cut,
         };
-        if verdict.is_some() {
-            return Ok(verdict);
+        if let Some(verdict) = verdict {
+            return HandshakeEnd::Told(verdict);
         }
     }
 }

@@ -21,6 +21,8 @@ pub(super) struct RouteView {
     pub eligible: Result<Eligible, String>,
     /// The shard's declared primary, to notice a promotion.
     pub master_addr: Option<String>,
+    /// The shard's database node ids, for the observations a follower asks the leader for.
+    pub node_ids: Vec<String>,
 }
 
 pub(super) struct Route {
@@ -108,7 +110,7 @@ impl Route {
             checked,
             local_addr,
             alive: AtomicBool::new(true),
-            view: RwLock::new(Arc::new(RouteView { eligible: Err("the topology is not read yet".to_string()), master_addr: None })),
+            view: RwLock::new(Arc::new(RouteView { eligible: Err("the topology is not read yet".to_string()), master_addr: None, node_ids: Vec::new() })),
             cursor: AtomicU64::new(0),
             active: AtomicU64::new(0),
             total: AtomicU64::new(0),

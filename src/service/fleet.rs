@@ -16,6 +16,8 @@ use crate::node::{LeaderCallAnswerer, LeaderRoute};
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum LeaderCall {
     Observations,
+    /// The observations of some database nodes only (a follower's routes ask for theirs).
+    ObservationsOf { node_ids: Vec<String> },
     Health { namespace: String, cluster: String },
     Switchover { namespace: String, cluster: String, shard: usize, preferred: Option<String> },
 }
@@ -75,6 +77,11 @@ impl MetaService {
     pub async fn answer_leader_call(&self, call: LeaderCall) -> Result<LeaderReply, ServiceError> {
         match call {
             LeaderCall::Observations => self.fleet.observations().map(LeaderReply::Observations),
+            LeaderCall::ObservationsOf { node_ids } => self
+                .fleet
+                .observations_of(node_ids.iter().map(String::as_str))
+                .map(LeaderReply::Observations)
+                .ok_or_else(|| ServiceError::unavailable("this node is not the raft leader; the leader answers this")),
             LeaderCall::Health { namespace, cluster } => {
                 let state = self.node.reader().snapshot();
                 self.fleet.health(&state, &namespace, &cluster).map(LeaderReply::Health)
@@ -94,6 +101,14 @@ impl MetaService {
     /// What the leader's prober last saw of every database node, by node id.
     pub async fn observations(&self) -> Result<HashMap<String, NodeObservation>, ServiceError> {
         match self.leader_call(LeaderCall::Observations).await? {
+            LeaderReply::Observations(observations) => Ok(observations),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// What the leader's prober last saw of the given database nodes (those it probes), by node id.
+    pub async fn observations_of(&self, node_ids: Vec<String>) -> Result<HashMap<String, NodeObservation>, ServiceError> {
+        match self.leader_call(LeaderCall::ObservationsOf { node_ids }).await? {
             LeaderReply::Observations(observations) => Ok(observations),
             other => Err(unexpected(other)),
         }

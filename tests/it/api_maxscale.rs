@@ -336,6 +336,13 @@ async fn maintenance_and_drain_steer_routed_connections() {
     let (_, master_addr) = fleet.master().await;
     let master_id = fleet.server(&master_addr).server_id();
     let server_id_of = |addr: &str| fleet.server(addr).server_id();
+    // The route sees the replicas attached once the leader's observations (copied to this
+    // follower) do, a little after the health check above.
+    let replicas: Vec<String> = fleet.servers.iter().map(|server| server.addr()).filter(|addr| *addr != master_addr).collect();
+    eventually("both replicas are destinations of ro", WITHIN, || async {
+        replicas.iter().all(|addr| is_destination(&fleet, node, "ro", addr)).then_some(())
+    })
+    .await;
 
     let mut held = connect_through(&fleet, node, "ro").await;
     let held_id = server_id_on(&mut held).await.expect("a query through ro");
