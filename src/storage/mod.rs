@@ -313,6 +313,20 @@ fn open_every_sealed(value: &serde_json::Value, codec: &dyn SecretCodec) -> Resu
 mod tests {
     use super::*;
 
+    /// Opens `dir` once sled's lock on it is free: a dropped `Storage` releases it only when
+    /// sled's flusher thread ends, a moment later.
+    fn reopen(open: impl Fn() -> Result<Storage, StorageError>) -> Result<Storage, StorageError> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            match open() {
+                Err(error) if error.to_string().contains("could not acquire lock") && std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+                opened => return opened,
+            }
+        }
+    }
+
     #[test]
     fn log_ranges_truncate_and_purge() {
         let dir = tempfile::tempdir().unwrap();
@@ -341,7 +355,7 @@ mod tests {
         assert_eq!(data, b"{\"state\": 2}");
         assert!(storage.snapshot.is_empty(), "the copies kept in sled are removed");
         drop(storage);
-        let reopened = Storage::open(dir.path()).unwrap();
+        let reopened = reopen(|| Storage::open(dir.path())).unwrap();
         let expected = Some(("m2".to_string(), b"{\"state\": 2}".to_vec()));
         assert_eq!(reopened.read_snapshot_in_background::<String>().await.unwrap(), expected);
     }
@@ -359,7 +373,7 @@ mod tests {
         plain.append_log([(1u64, Secret::new("written-plain"))]).unwrap();
         plain.db.flush().unwrap();
         drop(plain);
-        let sealed = Storage::open_with_keys(dir.path(), keys(KEY)).unwrap();
+        let sealed = reopen(|| Storage::open_with_keys(dir.path(), keys(KEY))).unwrap();
         assert_eq!(sealed.read_log::<Secret>(1, 2).unwrap(), vec![Secret::new("written-plain")]);
         sealed.append_log([(2u64, Secret::new("written-sealed"))]).unwrap();
         let raw = sealed.log.get(2u64.to_be_bytes()).unwrap().unwrap();
@@ -367,12 +381,12 @@ mod tests {
         sealed.db.flush().unwrap();
         drop(sealed);
 
-        let refused = Storage::open(dir.path()).err().map(|error| error.to_string()).unwrap_or_default();
+        let refused = reopen(|| Storage::open(dir.path())).err().map(|error| error.to_string()).unwrap_or_default();
         assert!(refused.contains("sealed with key \"k1\", but no secrets.key_file"), "{refused}");
         let other = "k2 00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
-        let refused = Storage::open_with_keys(dir.path(), keys(other)).err().map(|error| error.to_string());
+        let refused = reopen(|| Storage::open_with_keys(dir.path(), keys(other))).err().map(|error| error.to_string());
         assert!(refused.unwrap_or_default().contains("which secrets.key_file does not hold"));
-        let reopened = Storage::open_with_keys(dir.path(), keys(KEY)).unwrap();
+        let reopened = reopen(|| Storage::open_with_keys(dir.path(), keys(KEY))).unwrap();
         assert_eq!(reopened.last_log::<Secret>().unwrap(), Some(Secret::new("written-sealed")));
     }
 
@@ -385,11 +399,11 @@ mod tests {
             storage.db.flush().unwrap();
         }
         {
-            let storage = Storage::open(dir.path()).unwrap();
+            let storage = reopen(|| Storage::open(dir.path())).unwrap();
             assert_eq!(storage.read_record::<String>(Record::Vote).unwrap().as_deref(), Some("v1"));
             storage.db.insert(FORMAT_KEY, encode("format_version", &99u64).unwrap()).unwrap();
             storage.db.flush().unwrap();
         }
-        assert!(matches!(Storage::open(dir.path()), Err(StorageError::FormatVersion { found: 99 })));
+        assert!(matches!(reopen(|| Storage::open(dir.path())), Err(StorageError::FormatVersion { found: 99 })));
     }
 }
