@@ -10,7 +10,7 @@
 //! Layout: `destination` and `validation` (pure) check the declared routes; `choice` (pure) picks
 //! servers; `handshake` (pure) is the little MySQL the router reads and writes; `route` holds a
 //! route's state; `proxy` is the data path, `quarantine` the probing of failed destinations, and
-//! `topology` the loop that follows raft.
+//! `topology` the loop that follows raft; `workers` are the threads the connections live on.
 
 mod choice;
 pub mod config;
@@ -23,6 +23,7 @@ mod route;
 mod status;
 mod topology;
 mod validation;
+mod workers;
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -42,6 +43,7 @@ use crate::node::Node;
 use leader_observations::LeaderObservations;
 use quarantine::Quarantine;
 use route::Route;
+use workers::DataPathWorkers;
 
 /// Why the router cannot start; the node refuses to start with it.
 #[derive(Debug, thiserror::Error)]
@@ -50,6 +52,8 @@ pub enum RouterError {
     Config(#[from] RouteConfigError),
     #[error("route \"{route}\" cannot bind {addr}: {source}")]
     Bind { route: String, addr: String, source: std::io::Error },
+    #[error("cannot start the router's data-path threads: {0}")]
+    Threads(std::io::Error),
 }
 
 /// A handle on this node's routes; cheap to clone. `Router::default()` serves no route.
@@ -67,6 +71,8 @@ struct RouterInner {
     /// `None` for `Router::default()`, which serves nothing.
     fleet: Option<Fleet>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
+    /// The threads that carry routed connections; `None` when the node serves no route.
+    workers: Option<Arc<DataPathWorkers>>,
 }
 
 impl Router {
@@ -87,11 +93,17 @@ impl Router {
         let ids = Arc::new(AtomicU64::new(0));
         let routes: Vec<Arc<Route>> = bound.iter().map(|(route, _)| route.clone()).collect();
         let copied = LeaderObservations::default();
+        let workers = match routes.is_empty() {
+            true => None,
+            false => Some(Arc::new(DataPathWorkers::start().map_err(RouterError::Threads)?)),
+        };
         let mut tasks = vec![tokio::spawn(topology::follow(routes.clone(), node, fleet.clone(), copied.clone()))];
-        for (route, listener) in bound {
-            tasks.push(tokio::spawn(proxy::serve(route, listener, quarantine.clone(), ids.clone())));
+        if let Some(workers) = &workers {
+            for (route, listener) in bound {
+                tasks.push(tokio::spawn(proxy::serve(route, listener, quarantine.clone(), ids.clone(), workers.clone())));
+            }
         }
-        let inner = RouterInner { routes, quarantine, copied, fleet: Some(fleet), tasks: Mutex::new(tasks) };
+        let inner = RouterInner { routes, quarantine, copied, fleet: Some(fleet), tasks: Mutex::new(tasks), workers };
         Ok(Router { inner: Arc::new(inner) })
     }
 
@@ -143,5 +155,8 @@ impl Router {
             route.close_all();
         }
         self.inner.quarantine.stop();
+        if let Some(workers) = &self.inner.workers {
+            workers.stop();
+        }
     }
 }

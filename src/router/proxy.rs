@@ -16,6 +16,7 @@ use super::choice::Candidate;
 use super::handshake::{codes, error_packet, HandshakeWatch, Verdict};
 use super::quarantine::Quarantine;
 use super::route::{Connection, Route};
+use super::workers::DataPathWorkers;
 
 /// Bytes read at once when copying. Allocated only while a socket has data, so that an idle
 /// connection holds no buffer.
@@ -24,12 +25,26 @@ const COPY_BUFFER: usize = 16 * 1024;
 const HANDSHAKE_BUFFER: usize = 4 * 1024;
 
 /// Accepts the route's clients until aborted.
-pub(super) async fn serve(route: Arc<Route>, listener: TcpListener, quarantine: Quarantine, ids: Arc<AtomicU64>) {
+/// Each client is handed to one of the data-path threads, which adopts its socket and serves it
+/// from there on.
+pub(super) async fn serve(
+    route: Arc<Route>,
+    listener: TcpListener,
+    quarantine: Quarantine,
+    ids: Arc<AtomicU64>,
+    workers: Arc<DataPathWorkers>,
+) {
     loop {
-        match listener.accept().await {
+        match listener.accept().await.and_then(|(client, source)| Ok((client.into_std()?, source))) {
             Ok((client, source)) => {
                 let id = ids.fetch_add(1, Ordering::Relaxed) + 1;
-                tokio::spawn(handle_client(route.clone(), quarantine.clone(), client, source, id));
+                let (route, quarantine) = (route.clone(), quarantine.clone());
+                workers.spawn(async move {
+                    match TcpStream::from_std(client) {
+                        Ok(client) => handle_client(route, quarantine, client, source, id).await,
+                        Err(error) => tracing::warn!(route = route.name(), %error, "adopting a routed client failed"),
+                    }
+                });
             }
             Err(error) => {
                 // Out of file descriptors and the like: wait a little rather than spin.
