@@ -47,6 +47,9 @@ pub struct Config {
     pub limits: LimitsConfig,
     /// How database passwords are protected at rest (`[secrets]`, docs/security.md).
     pub secrets: SecretsConfig,
+    /// TLS of the REST and gRPC servers and of the members' channels (`[tls]`, docs/security.md).
+    /// Default none: plain text.
+    pub tls: TlsConfig,
 }
 
 impl Default for Config {
@@ -69,6 +72,7 @@ impl Default for Config {
             insecure: false,
             limits: LimitsConfig::default(),
             secrets: SecretsConfig::default(),
+            tls: TlsConfig::default(),
         }
     }
 }
@@ -94,6 +98,42 @@ pub struct SecretsConfig {
     /// File of named keys (`KEY_ID HEX` a line, the first seals, all open; mode 0600) that seals the
     /// database passwords in the raft log and snapshots. Default none: passwords are stored in
     /// plain text and the node warns at start.
+    pub key_file: Option<PathBuf>,
+}
+
+/// TLS of this node's servers and of its channels to the other members (docs/security.md). PEM
+/// files, read once at start; a key file must not be readable by group or others (mode 0600).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TlsConfig {
+    /// This node's certificate chain, served on REST and gRPC and, with `client_ca_file`, presented
+    /// to the other members. Set with `key_file`; then both ports speak TLS only. Default none.
+    pub cert_file: Option<PathBuf>,
+    /// The private key of `cert_file`.
+    pub key_file: Option<PathBuf>,
+    /// The cluster CA: members-only gRPC calls must come with a client certificate it signed
+    /// (mutual TLS), and this node presents its own certificate on its calls to the others. The
+    /// public Admin service and REST ask for no client certificate. Default none.
+    pub client_ca_file: Option<PathBuf>,
+    /// The CA this node verifies the other members' servers against. Default `client_ca_file`.
+    pub ca_file: Option<PathBuf>,
+}
+
+/// TLS of the connections to the database servers (`[fleet.tls]`, docs/security.md).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DbTlsConfig {
+    /// The CA the database servers' certificates must chain to (their names must match the
+    /// addresses they are declared with). Set: TLS whenever a server offers it. Default none:
+    /// plain text.
+    pub ca_file: Option<PathBuf>,
+    /// Refuse a server that does not offer TLS instead of talking plain text to it. Needs
+    /// `ca_file`. Default false.
+    pub require: bool,
+    /// A client certificate to present, for servers that require one (`REQUIRE X509`). Set with
+    /// `key_file`. Default none.
+    pub cert_file: Option<PathBuf>,
+    /// The private key of `cert_file`.
     pub key_file: Option<PathBuf>,
 }
 
@@ -359,6 +399,8 @@ pub struct FleetConfig {
     /// How long a switchover waits for the candidate to catch up before rolling back. Default 10s.
     #[serde(with = "humantime_serde")]
     pub switchover_timeout: Duration,
+    /// TLS to the database servers (`[fleet.tls]`). Default none: plain text.
+    pub tls: DbTlsConfig,
 }
 
 impl Default for FleetConfig {
@@ -374,6 +416,7 @@ impl Default for FleetConfig {
             replica_net_timeout: Duration::from_secs(2),
             relay_log_apply_timeout: Duration::from_secs(5),
             switchover_timeout: Duration::from_secs(10),
+            tls: DbTlsConfig::default(),
         }
     }
 }

@@ -28,7 +28,7 @@ fn client_with(server: &MariaDbServer, timeouts: DbTimeouts) -> DbClient {
         user: ADMIN_USER.to_string(),
         password: Secret::new(ADMIN_PASSWORD),
     };
-    DbClient::new(endpoint, timeouts)
+    DbClient::new(endpoint, timeouts, shardkeeper::tls::DbTls::default())
 }
 
 fn source_of(server: &MariaDbServer) -> ReplicationSource {
