@@ -9,6 +9,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use super::TlsError;
 
 /// A file's certificates, with its PEM text.
+#[derive(Debug)]
 pub(super) struct Certificates {
     pub pem: Vec<u8>,
     pub ders: Vec<CertificateDer<'static>>,

@@ -6,6 +6,7 @@
 use std::time::{Duration, Instant};
 
 use mysql_async::prelude::Queryable;
+use shardkeeper::tls::DbTls;
 use shardkeeper::meta::Secret;
 use shardkeeper::mysql::{
     DbClient, DbEndpoint, DbError, DbTimeouts, Flavor, GtidSet, IoThreadState, ReplicationSource,
@@ -28,7 +29,7 @@ fn client_with(server: &MariaDbServer, timeouts: DbTimeouts) -> DbClient {
         user: ADMIN_USER.to_string(),
         password: Secret::new(ADMIN_PASSWORD),
     };
-    DbClient::new(endpoint, timeouts, shardkeeper::tls::DbTls::default())
+    DbClient::new(endpoint, timeouts, DbTls::default())
 }
 
 fn source_of(server: &MariaDbServer) -> ReplicationSource {
