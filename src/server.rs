@@ -17,7 +17,7 @@ use crate::node::{Node, NodeError};
 use crate::router::Router;
 use crate::service::MetaService;
 use crate::storage::open_data_dir;
-use crate::tls::{DbTls, NodeTls, TlsError};
+use crate::tls::{load_db_tls, NodeTls, TlsError};
 
 /// How long a joining node keeps asking the cluster to take it.
 const JOIN_WAIT: Duration = Duration::from_secs(60);
@@ -81,7 +81,7 @@ pub async fn start(config: Config, listeners: Listeners) -> Result<RunningNode, 
     let cluster_secret = ClusterSecret::load(config.cluster_secret_file.as_deref())?;
     crate::tls::install_crypto_provider();
     let tls = NodeTls::load(&config.tls)?;
-    let db_tls = DbTls::load(&config.fleet.tls)?;
+    let db_tls = load_db_tls(&config.fleet.tls)?;
     let http_addr = listeners.http.local_addr()?;
     let grpc_addr = listeners.grpc.local_addr()?;
     let exposure = Exposure {

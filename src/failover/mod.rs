@@ -24,8 +24,8 @@ use crate::config::FleetConfig;
 use crate::error::{ErrorCode, ServiceError};
 use crate::health::{analyze_cluster, DbClients, NodeObservation, Observations, ShardHealth};
 use crate::meta::{MetaState, RecoveryKind};
+use crate::mysql::DbTls;
 use crate::node::Node;
-use crate::tls::DbTls;
 
 pub use executor::{Executor, RecoveryReport, ShardTarget};
 pub use planner::{

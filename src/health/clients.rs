@@ -6,8 +6,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use crate::meta::ClusterCredentials;
-use crate::mysql::{DbClient, DbEndpoint, DbTimeouts};
-use crate::tls::DbTls;
+use crate::mysql::{DbClient, DbEndpoint, DbTimeouts, DbTls};
 
 #[derive(Clone)]
 struct Entry {

@@ -13,8 +13,7 @@ use tokio::sync::Mutex;
 
 use crate::meta::Secret;
 use crate::mysql::session::Session;
-use crate::mysql::{DbError, Flavor, GtidSet, ReplicaStatus};
-use crate::tls::DbTls;
+use crate::mysql::{DbError, DbTls, Flavor, GtidSet, ReplicaStatus};
 
 /// Where and as whom to connect (the cluster's admin credentials).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -11,8 +11,7 @@ use mysql_async::{Conn, OptsBuilder, Params, Row, Value};
 
 use crate::mysql::dialect::{self, SqlWithSecret};
 use crate::mysql::status::StatusRow;
-use crate::mysql::{DbEndpoint, DbError, DbTimeouts, Flavor, ER_UNKNOWN_SYSTEM_VARIABLE};
-use crate::tls::DbTls;
+use crate::mysql::{DbEndpoint, DbError, DbTimeouts, DbTls, Flavor, ER_UNKNOWN_SYSTEM_VARIABLE};
 
 /// How long a discarded connection gets to say goodbye before its socket is just closed.
 const CLOSE_GRACE: Duration = Duration::from_millis(500);

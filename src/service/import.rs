@@ -8,8 +8,7 @@ use super::clusters::cluster_version;
 use super::{find_cluster, node_specs, ClusterRef, Consistency, ImportCluster, MetaService};
 use crate::error::{ErrorCode, ServiceError};
 use crate::meta::{Cluster, ClusterCredentials, Command};
-use crate::mysql::{DbClient, DbEndpoint, DbTimeouts, ServerState};
-use crate::tls::DbTls;
+use crate::mysql::{DbClient, DbEndpoint, DbTimeouts, DbTls, ServerState};
 
 /// Servers an import may walk before it refuses (a guard against runaway discovery).
 const MAX_IMPORTED_SERVERS: usize = 1000;

@@ -3,14 +3,15 @@
 //! process, installed by `install_crypto_provider`.
 //!
 //! Owns: reading certificates and keys (a key readable by group or others is refused), and what
-//! each server or client is given: `NodeTls` for REST, gRPC and the members' channels, `DbTls` for
-//! the database connections. Imports only `config`; the servers and clients take what it builds.
+//! each server or client is given: `NodeTls` for REST, gRPC and the members' channels,
+//! `load_db_tls` for the database connections (`mysql::DbTls`). Imports only `config` and
+//! `mysql`'s `DbTls`; the servers and clients take what it builds.
 
 mod db;
 mod node;
 mod pem;
 
-pub use db::DbTls;
+pub use db::load_db_tls;
 pub use node::NodeTls;
 
 use std::path::PathBuf;

@@ -52,8 +52,10 @@ pub(super) fn read_private_key(setting: &'static str, path: &Path) -> Result<Pri
         return Err(TlsError::KeyReadable { setting, path: path.to_path_buf(), mode });
     }
     let pem = read(setting, path)?;
-    // The parser's message could quote the file; say only that no key was found.
-    let der = PrivateKeyDer::from_pem_slice(&pem).map_err(|_| TlsError::NoKey { setting, path: path.to_path_buf() })?;
+    // The parser's message could quote the file; say only that no usable key was found.
+    let no_key = || TlsError::NoKey { setting, path: path.to_path_buf() };
+    let der = PrivateKeyDer::from_pem_slice(&pem).map_err(|_| no_key())?;
+    rustls::crypto::ring::sign::any_supported_type(&der).map_err(|_| no_key())?;
     Ok(PrivateKey { pem, der })
 }
 
@@ -78,13 +80,13 @@ mod tests {
     fn a_key_readable_by_others_or_missing_or_garbled_is_refused_by_name() {
         let dir = tempfile::tempdir().unwrap();
         let key = dir.path().join("node.key");
-        std::fs::write(&key, "-----BEGIN PRIVATE KEY-----\nnot base64 at all\n-----END PRIVATE KEY-----\n").unwrap();
+        std::fs::write(&key, "-----BEGIN PRIVATE KEY-----\nc2VjcmV0LWJ5dGVz\n-----END PRIVATE KEY-----\n").unwrap();
         std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
         let error = read_private_key("[tls] key_file", &key).unwrap_err().to_string();
         assert!(error.contains("readable by group or others") && error.contains("644"), "{error}");
         std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
         let error = read_private_key("[tls] key_file", &key).unwrap_err().to_string();
-        assert!(error.contains("no usable PEM private key") && !error.contains("base64"), "{error}");
+        assert!(error.contains("no usable PEM private key") && !error.contains("c2Vj"), "{error}");
         let error = read_certificates("[tls] cert_file", &dir.path().join("absent.crt")).unwrap_err().to_string();
         assert!(error.contains("cannot read [tls] cert_file") && error.contains("absent.crt"), "{error}");
         std::fs::write(dir.path().join("empty.crt"), "").unwrap();

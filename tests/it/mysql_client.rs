@@ -6,9 +6,9 @@
 use std::time::{Duration, Instant};
 
 use mysql_async::prelude::Queryable;
-use shardkeeper::tls::DbTls;
 use shardkeeper::meta::Secret;
 use shardkeeper::mysql::{
+    DbTls,
     DbClient, DbEndpoint, DbError, DbTimeouts, Flavor, GtidSet, IoThreadState, ReplicationSource,
     ServerState,
 };

@@ -8,10 +8,10 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use shardkeeper::config::{Config, DbTlsConfig, TlsConfig};
 use shardkeeper::meta::Secret;
-use shardkeeper::mysql::{DbClient, DbEndpoint, DbTimeouts};
+use shardkeeper::mysql::{DbClient, DbEndpoint, DbTimeouts, DbTls};
 use shardkeeper::pb;
 use shardkeeper::server::{self, Listeners};
-use shardkeeper::tls::DbTls;
+use shardkeeper::tls::load_db_tls;
 use tokio::net::TcpListener;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 
@@ -203,8 +203,8 @@ async fn database_connections_use_tls_and_require_refuses_a_server_without_it() 
         mariadb_with_tls(952, &other),
         MariaDbServer::start(953),
     );
-    let preferred = DbTls::load(&DbTlsConfig { ca_file: Some(ca.ca_file()), ..DbTlsConfig::default() }).unwrap();
-    let required = DbTls::load(&DbTlsConfig { ca_file: Some(ca.ca_file()), require: true, ..DbTlsConfig::default() }).unwrap();
+    let preferred = load_db_tls(&DbTlsConfig { ca_file: Some(ca.ca_file()), ..DbTlsConfig::default() }).unwrap();
+    let required = load_db_tls(&DbTlsConfig { ca_file: Some(ca.ca_file()), require: true, ..DbTlsConfig::default() }).unwrap();
 
     let before = tls_accepts(&good).await;
     let state = db_client(&good, required.clone()).probe().await.expect("probe over TLS");
@@ -219,7 +219,7 @@ async fn database_connections_use_tls_and_require_refuses_a_server_without_it() 
     let state = db_client(&plain, preferred).probe().await.expect("plain text without require");
     assert_eq!(state.server_id, 953);
 
-    let refusal = DbTls::load(&DbTlsConfig { require: true, ..DbTlsConfig::default() }).unwrap_err();
+    let refusal = load_db_tls(&DbTlsConfig { require: true, ..DbTlsConfig::default() }).unwrap_err();
     assert!(refusal.to_string().contains("need ca_file"), "{refusal}");
 }
 
