@@ -111,7 +111,10 @@ async fn a_mutual_tls_cluster_works_and_refuses_plain_text_and_strangers() {
     };
     let stranger_call: Result<_, Box<dyn std::error::Error>> = stranger_call.await;
     let refusal = format!("{:?}", stranger_call.expect_err("a certificate of another CA was accepted"));
-    assert!(refusal.contains("UnknownCA"), "the handshake did not refuse the stranger's CA: {refusal}");
+    // The server's alert (UnknownCA) or, when the client was already writing, a broken pipe: the
+    // TLS layer closed the connection, no members' service answered.
+    let closed = refusal.contains("UnknownCA") || refusal.contains("broken pipe");
+    assert!(closed && refusal.contains("transport error"), "the handshake did not refuse the stranger's CA: {refusal}");
     let peers = cluster.running(leader).node.members(shardkeeper::node::Consistency::Stale).await.unwrap();
     assert_eq!(peers.len(), 3, "the stranger's join changed the membership");
 
