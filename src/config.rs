@@ -494,7 +494,9 @@ mod tests {
         let start = guide.find("```toml\n").expect("a toml example") + "```toml\n".len();
         let length = guide[start..].find("```").expect("the end of the example");
         let config: Config = toml::from_str(&guide[start..start + length]).unwrap();
-        assert_eq!(config.fleet, FleetConfig::default());
+        assert_eq!(FleetConfig { tls: DbTlsConfig::default(), ..config.fleet.clone() }, FleetConfig::default());
+        assert!(config.fleet.tls.require && config.fleet.tls.ca_file.is_some());
+        assert_eq!(config.tls.client_ca_file, Some(PathBuf::from("/etc/shardkeeper/tls/ca.crt")));
         let proxysql = config.proxysql.expect("the proxysql section");
         assert_eq!(proxysql.addr, "127.0.0.1:6032");
         let debug = format!("{proxysql:?}");
