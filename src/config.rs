@@ -205,7 +205,8 @@ impl Default for RequestConfig {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LimitsConfig {
-    /// An HTTP/1 client must send a request's headers within this. Default 10s.
+    /// An HTTP/1 client must send a request's headers within this, and with `[tls]` a client of
+    /// either port must finish its TLS handshake within it. Default 10s.
     #[serde(with = "humantime_serde")]
     pub http_header_read_timeout: Duration,
     /// Open HTTP connections at once; further ones wait to be accepted. Default 1024.

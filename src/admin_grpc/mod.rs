@@ -52,7 +52,7 @@ pub async fn serve(
     let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
     let mut server = Server::builder();
     if let Some(tls) = &tls {
-        server = server.tls_config(tls.grpc_server())?;
+        server = server.tls_config(tls.grpc_server(limits.http_header_read_timeout))?;
     }
     server
         .add_service(InterceptedService::new(raft, member_check.clone()))

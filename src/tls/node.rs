@@ -95,8 +95,9 @@ impl NodeTls {
 
     /// The gRPC server's settings: with a cluster CA, a client certificate is verified when one is
     /// presented (the members' checks then insist on one), optional for the public Admin service.
-    pub fn grpc_server(&self) -> ServerTlsConfig {
-        let config = ServerTlsConfig::new().identity(self.identity.clone());
+    /// A handshake must finish within `handshake_timeout`.
+    pub fn grpc_server(&self, handshake_timeout: std::time::Duration) -> ServerTlsConfig {
+        let config = ServerTlsConfig::new().identity(self.identity.clone()).timeout(handshake_timeout);
         match &self.client_ca {
             Some(ca) => config.client_ca_root(ca.clone()).client_auth_optional(true),
             None => config,
