@@ -490,6 +490,18 @@ mod tests {
     }
 
     #[test]
+    fn the_tls_example_in_the_security_guide_parses() {
+        let guide = include_str!("../docs/security.md");
+        let settings = guide.find("### The settings").expect("the TLS settings");
+        let start = settings + guide[settings..].find("```toml\n").expect("a toml example") + "```toml\n".len();
+        let length = guide[start..].find("```").expect("the end of the example");
+        let config: Config = toml::from_str(&guide[start..start + length]).unwrap();
+        assert_eq!(config.tls.key_file, Some(PathBuf::from("/etc/shardkeeper/tls/node.key")));
+        assert_eq!(config.tls.ca_file, None);
+        assert!(config.fleet.tls.require && config.fleet.tls.cert_file.is_none());
+    }
+
+    #[test]
     fn the_config_example_in_the_operations_guide_parses() {
         let guide = include_str!("../docs/operations.md");
         let start = guide.find("```toml\n").expect("a toml example") + "```toml\n".len();
