@@ -5,7 +5,8 @@
 //! beside it, is `examples/bench.rs`.
 //!
 //! `cargo run --release --example write_load -- http://127.0.0.1:9701 64 10`; against nodes with
-//! tokens (docs/security.md) set `SHARDKEEPER_TOKEN` to an admin token.
+//! tokens (docs/security.md) set `SHARDKEEPER_TOKEN` to an admin token; against an https address
+//! set `SHARDKEEPER_CA` to the CA file its certificate chains to (`scripts/tls-bench.sh`).
 
 use std::time::{Duration, Instant};
 
@@ -20,8 +21,13 @@ async fn main() {
         let value = reqwest::header::HeaderValue::from_str(&format!("Bearer {token}")).expect("a printable token");
         headers.insert(reqwest::header::AUTHORIZATION, value);
     }
-    let http =
-        reqwest::Client::builder().pool_max_idle_per_host(clients).default_headers(headers).build().expect("http client");
+    let mut http = reqwest::Client::builder().pool_max_idle_per_host(clients).default_headers(headers);
+    if let Ok(ca_file) = std::env::var("SHARDKEEPER_CA") {
+        let ca = std::fs::read(&ca_file).unwrap_or_else(|error| panic!("cannot read SHARDKEEPER_CA {ca_file}: {error}"));
+        let ca = reqwest::Certificate::from_pem(&ca).expect("a PEM CA certificate");
+        http = http.tls_built_in_root_certs(false).add_root_certificate(ca);
+    }
+    let http = http.build().expect("http client");
     let run_id: u32 = rand::random();
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let workers = (0..clients).map(|client| {

@@ -47,6 +47,9 @@ pub struct Config {
     pub limits: LimitsConfig,
     /// How database passwords are protected at rest (`[secrets]`, docs/security.md).
     pub secrets: SecretsConfig,
+    /// TLS of the REST and gRPC servers and of the members' channels (`[tls]`, docs/security.md).
+    /// Default none: plain text.
+    pub tls: TlsConfig,
 }
 
 impl Default for Config {
@@ -69,6 +72,7 @@ impl Default for Config {
             insecure: false,
             limits: LimitsConfig::default(),
             secrets: SecretsConfig::default(),
+            tls: TlsConfig::default(),
         }
     }
 }
@@ -94,6 +98,42 @@ pub struct SecretsConfig {
     /// File of named keys (`KEY_ID HEX` a line, the first seals, all open; mode 0600) that seals the
     /// database passwords in the raft log and snapshots. Default none: passwords are stored in
     /// plain text and the node warns at start.
+    pub key_file: Option<PathBuf>,
+}
+
+/// TLS of this node's servers and of its channels to the other members (docs/security.md). PEM
+/// files, read once at start; a key file must not be readable by group or others (mode 0600).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TlsConfig {
+    /// This node's certificate chain, served on REST and gRPC and, with `client_ca_file`, presented
+    /// to the other members. Set with `key_file`; then both ports speak TLS only. Default none.
+    pub cert_file: Option<PathBuf>,
+    /// The private key of `cert_file`.
+    pub key_file: Option<PathBuf>,
+    /// The cluster CA: members-only gRPC calls must come with a client certificate it signed
+    /// (mutual TLS), and this node presents its own certificate on its calls to the others. The
+    /// public Admin service and REST ask for no client certificate. Default none.
+    pub client_ca_file: Option<PathBuf>,
+    /// The CA this node verifies the other members' servers against. Default `client_ca_file`.
+    pub ca_file: Option<PathBuf>,
+}
+
+/// TLS of the connections to the database servers (`[fleet.tls]`, docs/security.md).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DbTlsConfig {
+    /// The CA the database servers' certificates must chain to (their names must match the
+    /// addresses they are declared with). Set: TLS whenever a server offers it. Default none:
+    /// plain text.
+    pub ca_file: Option<PathBuf>,
+    /// Refuse a server that does not offer TLS instead of talking plain text to it. Needs
+    /// `ca_file`. Default false.
+    pub require: bool,
+    /// A client certificate to present, for servers that require one (`REQUIRE X509`). Set with
+    /// `key_file`. Default none.
+    pub cert_file: Option<PathBuf>,
+    /// The private key of `cert_file`.
     pub key_file: Option<PathBuf>,
 }
 
@@ -165,7 +205,8 @@ impl Default for RequestConfig {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LimitsConfig {
-    /// An HTTP/1 client must send a request's headers within this. Default 10s.
+    /// An HTTP/1 client must send a request's headers within this, and with `[tls]` a client of
+    /// either port must finish its TLS handshake within it. Default 10s.
     #[serde(with = "humantime_serde")]
     pub http_header_read_timeout: Duration,
     /// Open HTTP connections at once; further ones wait to be accepted. Default 1024.
@@ -359,6 +400,8 @@ pub struct FleetConfig {
     /// How long a switchover waits for the candidate to catch up before rolling back. Default 10s.
     #[serde(with = "humantime_serde")]
     pub switchover_timeout: Duration,
+    /// TLS to the database servers (`[fleet.tls]`). Default none: plain text.
+    pub tls: DbTlsConfig,
 }
 
 impl Default for FleetConfig {
@@ -374,6 +417,7 @@ impl Default for FleetConfig {
             replica_net_timeout: Duration::from_secs(2),
             relay_log_apply_timeout: Duration::from_secs(5),
             switchover_timeout: Duration::from_secs(10),
+            tls: DbTlsConfig::default(),
         }
     }
 }
@@ -446,12 +490,26 @@ mod tests {
     }
 
     #[test]
+    fn the_tls_example_in_the_security_guide_parses() {
+        let guide = include_str!("../docs/security.md");
+        let settings = guide.find("### The settings").expect("the TLS settings");
+        let start = settings + guide[settings..].find("```toml\n").expect("a toml example") + "```toml\n".len();
+        let length = guide[start..].find("```").expect("the end of the example");
+        let config: Config = toml::from_str(&guide[start..start + length]).unwrap();
+        assert_eq!(config.tls.key_file, Some(PathBuf::from("/etc/shardkeeper/tls/node.key")));
+        assert_eq!(config.tls.ca_file, None);
+        assert!(config.fleet.tls.require && config.fleet.tls.cert_file.is_none());
+    }
+
+    #[test]
     fn the_config_example_in_the_operations_guide_parses() {
         let guide = include_str!("../docs/operations.md");
         let start = guide.find("```toml\n").expect("a toml example") + "```toml\n".len();
         let length = guide[start..].find("```").expect("the end of the example");
         let config: Config = toml::from_str(&guide[start..start + length]).unwrap();
-        assert_eq!(config.fleet, FleetConfig::default());
+        assert_eq!(FleetConfig { tls: DbTlsConfig::default(), ..config.fleet.clone() }, FleetConfig::default());
+        assert!(config.fleet.tls.require && config.fleet.tls.ca_file.is_some());
+        assert_eq!(config.tls.client_ca_file, Some(PathBuf::from("/etc/shardkeeper/tls/ca.crt")));
         let proxysql = config.proxysql.expect("the proxysql section");
         assert_eq!(proxysql.addr, "127.0.0.1:6032");
         let debug = format!("{proxysql:?}");

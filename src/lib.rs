@@ -15,6 +15,8 @@
 //!   gRPC service beside it, and the one gRPC listener.
 //! - `auth`: principals, roles, tokens, the one role table, the cluster secret, the safe default;
 //!   used by `api`'s layer, `admin_grpc`'s layer and the members' check (docs/security.md).
+//! - `tls`: the `[tls]` and `[fleet.tls]` PEM files, checked once at start, and the rustls / tonic /
+//!   mysql_async settings of the servers, the members' channels and the database connections.
 //! - `error`: the one error-code table for HTTP and gRPC; `config` / `cli`: settings and flags.
 //! - `server`: wires a node's storage, raft and servers together and shuts them down.
 //!
@@ -40,4 +42,5 @@ pub mod router;
 pub mod server;
 pub mod service;
 pub mod storage;
+pub mod tls;
 pub mod transport;

@@ -17,6 +17,7 @@ use crate::node::{Node, NodeError};
 use crate::router::Router;
 use crate::service::MetaService;
 use crate::storage::open_data_dir;
+use crate::tls::{load_db_tls, NodeTls, TlsError};
 
 /// How long a joining node keeps asking the cluster to take it.
 const JOIN_WAIT: Duration = Duration::from_secs(60);
@@ -37,6 +38,8 @@ pub enum ServerError {
     Tokens(#[from] TokenError),
     #[error(transparent)]
     ClusterSecret(#[from] ClusterSecretError),
+    #[error(transparent)]
+    Tls(#[from] TlsError),
     /// Non-loopback addresses without credentials and without `insecure`.
     #[error("{0}")]
     Exposed(String),
@@ -76,13 +79,16 @@ pub struct RunningNode {
 pub async fn start(config: Config, listeners: Listeners) -> Result<RunningNode, ServerError> {
     let tokens = Arc::new(TokenTable::load(&config.auth)?);
     let cluster_secret = ClusterSecret::load(config.cluster_secret_file.as_deref())?;
+    crate::tls::install_crypto_provider();
+    let tls = NodeTls::load(&config.tls)?;
+    let db_tls = load_db_tls(&config.fleet.tls)?;
     let http_addr = listeners.http.local_addr()?;
     let grpc_addr = listeners.grpc.local_addr()?;
     let exposure = Exposure {
         http: http_addr,
         grpc: grpc_addr,
         tokens: tokens.is_enabled(),
-        cluster_secret: cluster_secret.is_some(),
+        members_authenticated: cluster_secret.is_some() || tls.as_ref().is_some_and(NodeTls::is_mutual),
         insecure: config.insecure,
     };
     for notice in check_exposure(&exposure).map_err(ServerError::Exposed)? {
@@ -90,11 +96,11 @@ pub async fn start(config: Config, listeners: Listeners) -> Result<RunningNode, 
     }
     crate::router::check_routes(&config.routes).map_err(crate::router::RouterError::from)?;
     let storage = open_data_dir(&config.data_dir, config.secrets.key_file.as_deref()).map_err(NodeError::from)?;
-    let node = Node::start(&config, storage, cluster_secret).await?;
+    let node = Node::start(&config, storage, cluster_secret, tls.as_ref().map(NodeTls::member_client)).await?;
     if config.join.is_none() {
         node.claim_identity(&config.initial_members()?).await?;
     }
-    let fleet = crate::failover::Fleet::new(node.clone(), config.fleet.clone());
+    let fleet = crate::failover::Fleet::new(node.clone(), config.fleet.clone(), db_tls);
     let leadership = tokio::spawn(fleet.clone().follow_leadership());
     let router = Router::start(node.clone(), fleet.clone(), &config.routes).await?;
     let service = MetaService::new(node.clone(), fleet.clone(), router.clone(), &config);
@@ -105,8 +111,10 @@ pub async fn start(config: Config, listeners: Listeners) -> Result<RunningNode, 
     let grpc_stopped = wait_for_stop(stopped.clone());
     let grpc_tokens = tokens.clone();
     let limits = config.limits.clone();
+    let grpc_tls = tls.clone();
     let grpc = tokio::spawn(async move {
-        let served = crate::admin_grpc::serve(listeners.grpc, grpc_service, grpc_tokens, &limits, grpc_stopped);
+        let served =
+            crate::admin_grpc::serve(listeners.grpc, grpc_service, grpc_tokens, &limits, grpc_tls, grpc_stopped);
         if let Err(error) = served.await {
             tracing::error!(%error, "grpc server failed");
         }
@@ -115,8 +123,10 @@ pub async fn start(config: Config, listeners: Listeners) -> Result<RunningNode, 
     let auth = crate::api::HttpAuth { tokens, protect_metrics: config.auth.protect_metrics };
     let http_app = crate::api::router(service, auth);
     let limits = config.limits.clone();
-    let http = tokio::spawn(async move { crate::api::serve(listeners.http, http_app, &limits, http_stopped).await });
-    tracing::info!(node_id = config.node_id, %http_addr, %grpc_addr, "node serving");
+    let http_tls = tls.as_ref().map(NodeTls::rest_acceptor);
+    let http =
+        tokio::spawn(async move { crate::api::serve(listeners.http, http_app, &limits, http_tls, http_stopped).await });
+    tracing::info!(node_id = config.node_id, %http_addr, %grpc_addr, tls = tls.is_some(), "node serving");
 
     match &config.join {
         Some(target) => node.join(target, config.advertised_grpc_addr(), JOIN_WAIT).await?,

@@ -1,6 +1,6 @@
 //! The safe default: a node without credentials serves loopback only. Binding another address
-//! without tokens (REST, and the public Admin gRPC service) or without a cluster secret (the
-//! members' gRPC services) is refused unless the operator says `insecure` explicitly. Pure.
+//! without tokens (REST, and the public Admin gRPC service) or without a members' credential (a
+//! cluster secret or mutual TLS, for the members' gRPC services) is refused unless the operator says `insecure` explicitly. Pure.
 
 use std::net::SocketAddr;
 
@@ -10,7 +10,8 @@ pub struct Exposure {
     pub http: SocketAddr,
     pub grpc: SocketAddr,
     pub tokens: bool,
-    pub cluster_secret: bool,
+    /// Members-only calls need a cluster secret or a cluster client certificate.
+    pub members_authenticated: bool,
     pub insecure: bool,
 }
 
@@ -24,15 +25,15 @@ pub fn check_exposure(exposure: &Exposure) -> Result<Vec<String>, String> {
     if !exposure.grpc.ip().is_loopback() && !exposure.tokens {
         unprotected.push(format!("gRPC on {} without auth tokens", exposure.grpc));
     }
-    if !exposure.grpc.ip().is_loopback() && !exposure.cluster_secret {
-        unprotected.push(format!("gRPC on {} without a cluster_secret_file", exposure.grpc));
+    if !exposure.grpc.ip().is_loopback() && !exposure.members_authenticated {
+        unprotected.push(format!("gRPC on {} without a cluster_secret_file or [tls] client_ca_file", exposure.grpc));
     }
     if !unprotected.is_empty() {
         let what = unprotected.join(", ");
         if !exposure.insecure {
             return Err(format!(
                 "refusing to serve {what}: anyone who reaches these ports could change the fleet; configure \
-                 [[auth.tokens]] and cluster_secret_file (docs/security.md), bind 127.0.0.1, or pass --insecure"
+                 [[auth.tokens]] and cluster_secret_file or mutual TLS (docs/security.md), bind 127.0.0.1, or pass --insecure"
             ));
         }
         notices.push(format!("insecure: serving {what} because insecure is set; anyone who reaches it may do anything"));
@@ -40,8 +41,8 @@ pub fn check_exposure(exposure: &Exposure) -> Result<Vec<String>, String> {
     if !exposure.tokens {
         notices.push("authentication is off (no auth tokens configured); everything is allowed".to_string());
     }
-    if !exposure.cluster_secret {
-        notices.push("members-only gRPC is unauthenticated (no cluster_secret_file)".to_string());
+    if !exposure.members_authenticated {
+        notices.push("members-only gRPC is unauthenticated (no cluster_secret_file, no [tls] client_ca_file)".to_string());
     }
     Ok(notices)
 }
@@ -50,8 +51,8 @@ pub fn check_exposure(exposure: &Exposure) -> Result<Vec<String>, String> {
 mod tests {
     use super::*;
 
-    fn exposure(http: &str, grpc: &str, tokens: bool, cluster_secret: bool, insecure: bool) -> Exposure {
-        Exposure { http: http.parse().unwrap(), grpc: grpc.parse().unwrap(), tokens, cluster_secret, insecure }
+    fn exposure(http: &str, grpc: &str, tokens: bool, members_authenticated: bool, insecure: bool) -> Exposure {
+        Exposure { http: http.parse().unwrap(), grpc: grpc.parse().unwrap(), tokens, members_authenticated, insecure }
     }
 
     #[test]

@@ -24,6 +24,7 @@ use crate::config::FleetConfig;
 use crate::error::{ErrorCode, ServiceError};
 use crate::health::{analyze_cluster, DbClients, NodeObservation, Observations, ShardHealth};
 use crate::meta::{MetaState, RecoveryKind};
+use crate::mysql::DbTls;
 use crate::node::Node;
 
 pub use executor::{Executor, RecoveryReport, ShardTarget};
@@ -102,8 +103,9 @@ pub struct Fleet {
 }
 
 impl Fleet {
-    pub fn new(node: Node, config: FleetConfig) -> Self {
-        let clients = DbClients::new(config.db_timeouts());
+    /// The leader-only runtime; its database connections use `db_tls`.
+    pub fn new(node: Node, config: FleetConfig, db_tls: DbTls) -> Self {
+        let clients = DbClients::new(config.db_timeouts(), db_tls);
         let executor = Executor::new(node.clone(), clients.clone(), config.clone());
         Fleet {
             node,
@@ -151,6 +153,11 @@ impl Fleet {
     }
 
     /// Stops the prober and the supervisor for good (node shutdown).
+    /// How the database connections use TLS (`[fleet.tls]`).
+    pub fn db_tls(&self) -> &DbTls {
+        self.clients.tls()
+    }
+
     pub fn stop(&self) {
         self.set_active(false);
     }

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use crate::meta::ClusterCredentials;
-use crate::mysql::{DbClient, DbEndpoint, DbTimeouts};
+use crate::mysql::{DbClient, DbEndpoint, DbTimeouts, DbTls};
 
 #[derive(Clone)]
 struct Entry {
@@ -19,12 +19,18 @@ struct Entry {
 #[derive(Clone)]
 pub struct DbClients {
     timeouts: DbTimeouts,
+    tls: DbTls,
     by_node: Arc<Mutex<HashMap<String, Entry>>>,
 }
 
 impl DbClients {
-    pub fn new(timeouts: DbTimeouts) -> Self {
-        DbClients { timeouts, by_node: Arc::default() }
+    pub fn new(timeouts: DbTimeouts, tls: DbTls) -> Self {
+        DbClients { timeouts, tls, by_node: Arc::default() }
+    }
+
+    /// How the clients use TLS (`[fleet.tls]`).
+    pub fn tls(&self) -> &DbTls {
+        &self.tls
     }
 
     /// The client of node `node_id` at `addr`, logging in with the cluster's admin account.
@@ -37,7 +43,7 @@ impl DbClients {
         }
         let endpoint =
             DbEndpoint { addr: addr.to_string(), user: credentials.user.clone(), password: credentials.password.clone() };
-        let client = DbClient::new(endpoint, self.timeouts);
+        let client = DbClient::new(endpoint, self.timeouts, self.tls.clone());
         let entry = Entry { addr: addr.to_string(), credentials: credentials.clone(), client: client.clone() };
         by_node.insert(node_id.to_string(), entry);
         client

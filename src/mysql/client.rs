@@ -13,7 +13,7 @@ use tokio::sync::Mutex;
 
 use crate::meta::Secret;
 use crate::mysql::session::Session;
-use crate::mysql::{DbError, Flavor, GtidSet, ReplicaStatus};
+use crate::mysql::{DbError, DbTls, Flavor, GtidSet, ReplicaStatus};
 
 /// Where and as whom to connect (the cluster's admin credentials).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -133,6 +133,7 @@ pub struct DbClient {
 struct Inner {
     endpoint: DbEndpoint,
     timeouts: DbTimeouts,
+    tls: DbTls,
     session: Mutex<Option<Session>>,
     /// Server-side id of the kept session (0: none), spared by kills run on one-off sessions.
     kept_id: AtomicU32,
@@ -152,6 +153,7 @@ impl std::fmt::Debug for DbClient {
             .field("addr", &self.inner.endpoint.addr)
             .field("user", &self.inner.endpoint.user)
             .field("timeouts", &self.inner.timeouts)
+            .field("tls", &self.inner.tls)
             .finish()
     }
 }
@@ -223,7 +225,7 @@ impl Inner {
             self.discard(slot, kept);
         }
         if slot.is_none() {
-            let session = Session::open(&self.endpoint, &self.timeouts).await?;
+            let session = Session::open(&self.endpoint, &self.timeouts, &self.tls).await?;
             if kept {
                 self.kept_id.store(session.id(), Ordering::Relaxed);
             }
@@ -249,12 +251,13 @@ impl Inner {
 }
 
 impl DbClient {
-    /// A client; nothing is opened until the first call.
-    pub fn new(endpoint: DbEndpoint, timeouts: DbTimeouts) -> DbClient {
+    /// A client whose sessions use `tls`; nothing is opened until the first call.
+    pub fn new(endpoint: DbEndpoint, timeouts: DbTimeouts, tls: DbTls) -> DbClient {
         DbClient {
             inner: Arc::new(Inner {
                 endpoint,
                 timeouts,
+                tls,
                 session: Mutex::new(None),
                 kept_id: AtomicU32::new(0),
             }),

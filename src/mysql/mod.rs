@@ -7,7 +7,8 @@
 //! - `status`: replica status rows of every flavor, interpreted (pure).
 //! - `client`: `DbClient`, one lazily opened, time-bounded session per server; `session` and
 //!   `ops` are its insides (connection handling; the statement sequences of each operation).
-//! - `error`: `DbError`, the one error type of this module.
+//! - `error`: `DbError`, the one error type of this module; `tls`: `DbTls`, whether sessions speak
+//!   TLS (built from `[fleet.tls]` by `crate::tls`).
 //!
 //! This module knows nothing of shards, raft or policies: callers decide what to do, this
 //! module does it against one server. Passwords arrive as `meta::Secret` and are only exposed
@@ -22,6 +23,7 @@ pub mod gtid;
 mod ops;
 mod session;
 pub mod status;
+mod tls;
 
 pub use client::{DbClient, DbEndpoint, DbTimeouts, ReplicationSource, ServerState};
 pub use dialect::SqlWithSecret;
@@ -29,3 +31,4 @@ pub use error::{DbError, ER_NO_SUCH_THREAD, ER_UNKNOWN_SYSTEM_VARIABLE};
 pub use flavor::Flavor;
 pub use gtid::{GtidSet, Interval, MariaDbGtid, MariaDbGtids, MySqlGtids};
 pub use status::{IoThreadState, ReplicaStatus, StatusRow};
+pub use tls::DbTls;

@@ -11,7 +11,7 @@ use mysql_async::{Conn, OptsBuilder, Params, Row, Value};
 
 use crate::mysql::dialect::{self, SqlWithSecret};
 use crate::mysql::status::StatusRow;
-use crate::mysql::{DbEndpoint, DbError, DbTimeouts, Flavor, ER_UNKNOWN_SYSTEM_VARIABLE};
+use crate::mysql::{DbEndpoint, DbError, DbTimeouts, DbTls, Flavor, ER_UNKNOWN_SYSTEM_VARIABLE};
 
 /// How long a discarded connection gets to say goodbye before its socket is just closed.
 const CLOSE_GRACE: Duration = Duration::from_millis(500);
@@ -62,6 +62,16 @@ pub(crate) fn split_addr(addr: &str) -> Result<(String, u16), DbError> {
     Ok((host.to_string(), port))
 }
 
+/// Opens a connection; none when it took longer than the connect timeout.
+async fn connect(timeouts: &DbTimeouts, opts: OptsBuilder) -> Option<Result<Conn, mysql_async::Error>> {
+    tokio::time::timeout(timeouts.connect, Conn::new(opts)).await.ok()
+}
+
+/// True when the connection failed because TLS was asked for and the server does not offer it.
+fn offers_no_tls(error: &mysql_async::Error) -> bool {
+    matches!(error, mysql_async::Error::Driver(mysql_async::DriverError::NoClientSslFlagFromServer))
+}
+
 /// A driver value as text (`None` for NULL), the way the text protocol would have sent it.
 pub(crate) fn value_text(value: &Value) -> Option<String> {
     match value {
@@ -105,10 +115,11 @@ pub(crate) fn row_map(row: &Row, keep: impl Fn(&str) -> bool) -> StatusRow {
 }
 
 impl Session {
-    /// Connects, logs in and detects the flavor, each step bounded.
+    /// Connects (over TLS as `tls` says), logs in and detects the flavor, each step bounded.
     pub(crate) async fn open(
         endpoint: &DbEndpoint,
         timeouts: &DbTimeouts,
+        tls: &DbTls,
     ) -> Result<Session, DbError> {
         let addr = endpoint.addr.clone();
         let (host, port) = split_addr(&addr)?;
@@ -124,17 +135,22 @@ impl Session {
             .stmt_cache_size(Some(8))
             .connect_attribute("program_name", "shardkeeper");
         let secret = Some(endpoint.password.expose());
-        let conn = match tokio::time::timeout(timeouts.connect, Conn::new(opts)).await {
-            Err(_) => {
-                return Err(DbError::Timeout {
+        let timed_out = || DbError::Timeout { addr: addr.clone(), op: "connect".into(), after: timeouts.connect };
+        let first = connect(timeouts, opts.clone().ssl_opts(tls.ssl_opts().cloned())).await.ok_or_else(timed_out)?;
+        let conn = match first {
+            Err(error) if offers_no_tls(&error) && tls.is_required() => {
+                return Err(DbError::Unreachable {
                     addr,
-                    op: "connect".into(),
-                    after: timeouts.connect,
+                    message: "the server does not offer TLS and [fleet.tls] require is set: refusing plain text".into(),
                 });
             }
-            Ok(Err(e)) => return Err(DbError::from_driver(&addr, "connect", true, e, secret)),
-            Ok(Ok(conn)) => conn,
-        };
+            Err(error) if offers_no_tls(&error) => {
+                tracing::warn!(%addr, "database server does not offer TLS; connecting in plain text");
+                connect(timeouts, opts).await.ok_or_else(timed_out)?
+            }
+            other => other,
+        }
+        .map_err(|error| DbError::from_driver(&addr, "connect", true, error, secret))?;
         let mut session = Session {
             interrupted: false,
             probe_sql: None,

@@ -65,14 +65,16 @@ pub struct Node {
 impl Node {
     /// Opens the storage and starts raft. The node is not yet part of a cluster: call `bootstrap` or
     /// `join` (both are no-ops on a data directory that already holds a cluster).
-    /// Members' calls present `cluster_secret` and are accepted only with it (none: unauthenticated).
+    /// Members' calls present `cluster_secret` and are accepted only with it (none: unauthenticated);
+    /// with `member_tls` they go over TLS.
     pub async fn start(
         config: &Config,
         storage: Storage,
         cluster_secret: Option<ClusterSecret>,
+        member_tls: Option<tonic::transport::ClientTlsConfig>,
     ) -> Result<Node, NodeError> {
         let raft_config = openraft_config(&config.raft)?;
-        let channels = Channels::new(cluster_secret.as_ref());
+        let channels = Channels::new(cluster_secret.as_ref(), member_tls);
         let identity = ClusterIdentity::load(storage.clone())?;
         let state_machine =
             StateMachineStore::open(storage.clone()).map_err(|error| NodeError::RaftStart(error.to_string()))?;

@@ -8,7 +8,7 @@ use super::clusters::cluster_version;
 use super::{find_cluster, node_specs, ClusterRef, Consistency, ImportCluster, MetaService};
 use crate::error::{ErrorCode, ServiceError};
 use crate::meta::{Cluster, ClusterCredentials, Command};
-use crate::mysql::{DbClient, DbEndpoint, DbTimeouts, ServerState};
+use crate::mysql::{DbClient, DbEndpoint, DbTimeouts, DbTls, ServerState};
 
 /// Servers an import may walk before it refuses (a guard against runaway discovery).
 const MAX_IMPORTED_SERVERS: usize = 1000;
@@ -36,7 +36,7 @@ impl MetaService {
             .await?;
         let credentials = request.access.into_credentials();
         let timeouts = self.fleet_config().db_timeouts();
-        let servers = discover(&request.nodes, &credentials, &timeouts).await?;
+        let servers = discover(&request.nodes, &credentials, &timeouts, self.fleet.db_tls()).await?;
         let trees = replication_trees(&servers)?;
         let command = Command::ImportCluster {
             namespace: target.namespace.clone(),
@@ -56,6 +56,7 @@ async fn discover(
     seeds: &[String],
     credentials: &ClusterCredentials,
     timeouts: &DbTimeouts,
+    tls: &DbTls,
 ) -> Result<BTreeMap<String, ServerState>, ServiceError> {
     let mut servers = BTreeMap::new();
     let mut queue: VecDeque<String> = seeds.iter().cloned().collect();
@@ -68,7 +69,7 @@ async fn discover(
         }
         let endpoint =
             DbEndpoint { addr: addr.clone(), user: credentials.user.clone(), password: credentials.password.clone() };
-        let client = DbClient::new(endpoint, *timeouts);
+        let client = DbClient::new(endpoint, *timeouts, tls.clone());
         let state = client
             .probe()
             .await

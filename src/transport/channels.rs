@@ -1,6 +1,7 @@
 //! One lazily connected tonic channel per peer address, shared by raft replication and forwarding.
 //! Every call on it carries this member's credential (the cluster secret) and, inside a client's
-//! request, the name of the principal it acts for.
+//! request, the name of the principal it acts for. With TLS the channels speak https, verify the
+//! peer against the configured CA and, with mutual TLS, present this node's certificate.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -9,7 +10,7 @@ use std::time::Duration;
 use tonic::metadata::{AsciiMetadataValue, MetadataValue};
 use tonic::service::interceptor::InterceptedService;
 use tonic::service::Interceptor;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::{Channel, ClientTlsConfig, Endpoint};
 
 use crate::auth::{ClusterSecret, MEMBER_SECRET_METADATA, PRINCIPAL_METADATA};
 use crate::error::ServiceError;
@@ -48,14 +49,15 @@ const CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
 pub struct Channels {
     cache: Arc<Mutex<HashMap<String, Channel>>>,
     credential: MemberCredential,
+    tls: Option<ClientTlsConfig>,
 }
 
 impl Channels {
-    /// Channels whose calls present `secret` (none: members' calls are unauthenticated).
-    pub fn new(secret: Option<&ClusterSecret>) -> Channels {
+    /// Channels whose calls present `secret` (none: no secret is sent), over TLS with `tls`.
+    pub fn new(secret: Option<&ClusterSecret>, tls: Option<ClientTlsConfig>) -> Channels {
         // A secret is printable ASCII (checked when read), so it always makes valid metadata.
         let secret = secret.and_then(|secret| AsciiMetadataValue::try_from(secret.value()).ok());
-        Channels { cache: Arc::default(), credential: MemberCredential { secret } }
+        Channels { cache: Arc::default(), credential: MemberCredential { secret }, tls }
     }
 
     /// The channel to `addr` (`host:port`), created on first use.
@@ -64,8 +66,15 @@ impl Channels {
         if let Some(channel) = cache.get(addr) {
             return Ok(InterceptedService::new(channel.clone(), self.credential.clone()));
         }
-        let endpoint = Endpoint::from_shared(format!("http://{addr}"))
-            .map_err(|error| ServiceError::invalid(format!("peer address \"{addr}\" is not host:port: {error}")))?
+        let invalid = |error: tonic::transport::Error| {
+            ServiceError::invalid(format!("peer address \"{addr}\" is not host:port: {error}"))
+        };
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        let mut endpoint = Endpoint::from_shared(format!("{scheme}://{addr}")).map_err(invalid)?;
+        if let Some(tls) = &self.tls {
+            endpoint = endpoint.tls_config(tls.clone()).map_err(invalid)?;
+        }
+        let endpoint = endpoint
             .connect_timeout(CONNECT_TIMEOUT)
             .tcp_nodelay(true)
             .http2_keep_alive_interval(Duration::from_secs(5))

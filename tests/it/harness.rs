@@ -15,6 +15,25 @@ pub fn http() -> reqwest::Client {
     reqwest::Client::builder().timeout(Duration::from_secs(15)).build().expect("http client")
 }
 
+/// A client of https servers whose certificates `ca_pem` signed (and no others).
+pub fn https(ca_pem: &[u8]) -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(15))
+        .tls_built_in_root_certs(false)
+        .add_root_certificate(reqwest::Certificate::from_pem(ca_pem).expect("CA certificate"))
+        .build()
+        .expect("https client")
+}
+
+/// The REST client of a node configured as `config`: https trusting its CA when it serves TLS.
+fn client_for(config: &Config) -> reqwest::Client {
+    if config.tls.cert_file.is_none() {
+        return http();
+    }
+    let ca_file = config.tls.ca_file.as_ref().or(config.tls.client_ca_file.as_ref()).expect("a CA in [tls]");
+    https(&std::fs::read(ca_file).expect("read the CA"))
+}
+
 /// Polls `check` until it answers `Some` or `within` passes.
 pub async fn eventually<T, F, Fut>(what: &str, within: Duration, mut check: F) -> T
 where
@@ -47,9 +66,14 @@ pub async fn post_json(url: &str, body: Value) -> (u16, Value) {
 
 /// Waits until `base` answers /readyz with 200.
 pub async fn wait_until_ready(base: &str, what: &str, within: Duration) {
+    wait_until_ready_with(&http(), base, what, within).await
+}
+
+/// Waits until `base` answers /readyz with 200 to `client`.
+async fn wait_until_ready_with(client: &reqwest::Client, base: &str, what: &str, within: Duration) {
     let url = format!("{base}/readyz");
     eventually(what, within, || async {
-        let response = http().get(&url).send().await.ok()?;
+        let response = client.get(&url).send().await.ok()?;
         (response.status().as_u16() == 200).then_some(())
     })
     .await;
@@ -126,8 +150,16 @@ impl TestCluster {
         self.configs[node_index].grpc_addr.clone()
     }
 
+    /// The REST base URL of node `node_index`: https when it serves TLS.
     pub fn url(&self, node_index: usize) -> String {
-        format!("http://{}", self.configs[node_index].http_addr)
+        let config = &self.configs[node_index];
+        let scheme = if config.tls.cert_file.is_some() { "https" } else { "http" };
+        format!("{scheme}://{}", config.http_addr)
+    }
+
+    /// A REST client of node `node_index` (trusting its CA when it serves TLS).
+    pub fn client(&self, node_index: usize) -> reqwest::Client {
+        client_for(&self.configs[node_index])
     }
 
     pub fn running(&self, node_index: usize) -> &RunningNode {
@@ -141,7 +173,8 @@ impl TestCluster {
     /// Waits until every running node answers /readyz with 200.
     pub async fn wait_ready(&self) {
         for index in (0..self.size()).filter(|index| self.is_running(*index)) {
-            wait_until_ready(&self.url(index), &format!("node {} ready", index + 1), Duration::from_secs(20)).await;
+            let what = format!("node {} ready", index + 1);
+            wait_until_ready_with(&self.client(index), &self.url(index), &what, Duration::from_secs(20)).await;
         }
     }
 

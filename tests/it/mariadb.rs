@@ -74,19 +74,27 @@ pub struct MariaDbServer {
     /// lends out (`&self`).
     child: Mutex<Option<Child>>,
     dir: tempfile::TempDir,
+    /// Arguments added to the command line (TLS files, say), kept for restarts.
+    extra_args: Vec<String>,
 }
 
 impl MariaDbServer {
     /// Starts a blank server with `server_id` (unique per server) and waits, polling against a
     /// deadline, until the admin account can log in. Panics with the log tail if it fails.
     pub async fn start(server_id: u32) -> MariaDbServer {
+        Self::start_with_args(server_id, Vec::new()).await
+    }
+
+    /// Starts a blank server as `start` does, with `extra_args` added to its command line (e.g.
+    /// `--ssl-cert=...`).
+    pub async fn start_with_args(server_id: u32, extra_args: Vec<String>) -> MariaDbServer {
         let dir = tempfile::Builder::new().prefix("mariadb-").tempdir().expect("temporary directory");
         copy_dir(template(), &dir.path().join("data"));
         fs::create_dir(dir.path().join("tmp")).expect("tmp directory");
         for attempt in 1..=PORT_ATTEMPTS {
             let port = reserve_port();
-            match launch(dir.path(), port, server_id).await {
-                Ok(child) => return MariaDbServer { server_id, port, child: Mutex::new(Some(child)), dir },
+            match launch(dir.path(), port, server_id, &extra_args).await {
+                Ok(child) => return MariaDbServer { server_id, port, child: Mutex::new(Some(child)), dir, extra_args },
                 Err(failure) if failure.port_taken && attempt < PORT_ATTEMPTS => continue,
                 Err(failure) => panic!("mariadb server {server_id} did not start on port {port}: {}", failure.report),
             }
@@ -102,7 +110,7 @@ impl MariaDbServer {
         self.kill();
         let deadline = Instant::now() + START_WITHIN;
         loop {
-            match launch(self.dir.path(), self.port, self.server_id).await {
+            match launch(self.dir.path(), self.port, self.server_id, &self.extra_args).await {
                 Ok(child) => {
                     *self.child() = Some(child);
                     return;
@@ -273,7 +281,7 @@ struct Failure {
 }
 
 /// Spawns `mariadbd` on the data directory under `dir` and waits until the admin can log in.
-async fn launch(dir: &Path, port: u16, server_id: u32) -> Result<Child, Failure> {
+async fn launch(dir: &Path, port: u16, server_id: u32, extra_args: &[String]) -> Result<Child, Failure> {
     let log_path = dir.join("mariadbd.log");
     let log = fs::OpenOptions::new().create(true).append(true).open(&log_path).expect("mariadbd log");
     let log_start = log.metadata().expect("log metadata").len();
@@ -286,7 +294,7 @@ async fn launch(dir: &Path, port: u16, server_id: u32) -> Result<Child, Failure>
         }
         None => Command::new(mariadbd()),
     };
-    command.args(server_args(dir, port, server_id)).stdin(Stdio::null()).stdout(Stdio::null()).stderr(log);
+    command.args(server_args(dir, port, server_id)).args(extra_args).stdin(Stdio::null()).stdout(Stdio::null()).stderr(log);
     let mut child = command.spawn().expect("spawn mariadbd");
     let opts = login_opts(port, ADMIN_USER, ADMIN_PASSWORD, None);
     let deadline = Instant::now() + START_WITHIN;

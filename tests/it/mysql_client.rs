@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use mysql_async::prelude::Queryable;
 use shardkeeper::meta::Secret;
 use shardkeeper::mysql::{
+    DbTls,
     DbClient, DbEndpoint, DbError, DbTimeouts, Flavor, GtidSet, IoThreadState, ReplicationSource,
     ServerState,
 };
@@ -28,7 +29,7 @@ fn client_with(server: &MariaDbServer, timeouts: DbTimeouts) -> DbClient {
         user: ADMIN_USER.to_string(),
         password: Secret::new(ADMIN_PASSWORD),
     };
-    DbClient::new(endpoint, timeouts)
+    DbClient::new(endpoint, timeouts, DbTls::default())
 }
 
 fn source_of(server: &MariaDbServer) -> ReplicationSource {
