@@ -17,6 +17,7 @@
 //!   used by `api`'s layer, `admin_grpc`'s layer and the members' check (docs/security.md).
 //! - `error`: the one error-code table for HTTP and gRPC; `config` / `cli`: settings and flags.
 //! - `server`: wires a node's storage, raft and servers together and shuts them down.
+//! - `fuzzing` (only under `cfg(fuzzing)`): the entry points of the fuzz targets in `fuzz/`.
 //!
 //! Writes become `meta::Command`s committed by a raft majority and applied on every node; reads are
 //! linearizable through the leader's read index unless `?consistency=stale` asks for the local copy.
@@ -29,6 +30,9 @@ pub mod clock;
 pub mod config;
 pub mod error;
 pub mod failover;
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod health;
 pub mod member_rpc;
 pub mod meta;

@@ -35,6 +35,14 @@ use axum::Router;
 
 pub use self::auth_layer::HttpAuth;
 pub use self::serve::serve;
+/// The flavors' request parsing, for the fuzz targets only (`crate::fuzzing`).
+#[cfg(fuzzing)]
+pub use self::{
+    maxscale::fuzzing::parse_request as parse_maxscale_request,
+    mysql_router::fuzzing::parse_request as parse_mysql_router_request,
+    native::fuzzing::parse_request as parse_native_request,
+    orchestrator::fuzzing::parse_request as parse_orchestrator_request,
+};
 
 use self::envelope::ApiError;
 use crate::error::ServiceError;

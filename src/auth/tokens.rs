@@ -188,8 +188,13 @@ impl TokenTable {
 fn read_tokens_file(path: &Path) -> Result<Vec<TokenEntry>, TokenError> {
     let text =
         std::fs::read_to_string(path).map_err(|source| TokenError::Read { path: path.to_path_buf(), source })?;
+    parse_tokens_file(path, &text)
+}
+
+/// The entries of a tokens file's text (`path` only names it in errors), not yet checked.
+pub fn parse_tokens_file(path: &Path, text: &str) -> Result<Vec<TokenEntry>, TokenError> {
     let file: TokensFile =
-        toml::from_str(&text).map_err(|source| TokenError::Parse { path: path.to_path_buf(), source })?;
+        toml::from_str(text).map_err(|source| TokenError::Parse { path: path.to_path_buf(), source })?;
     Ok(file.tokens)
 }
 
