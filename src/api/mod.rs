@@ -9,6 +9,8 @@
 //!   and the shared extractors (JSON body, `If-Match`, `?consistency=stale`, path segments).
 //! - `auth_layer`: the one authentication and authorisation layer over every flavor.
 //! - `serve`: the listener loop with its connection cap and header read timeout.
+//! - each flavor's `fuzzing` (only under `cfg(fuzzing)`): its request parsing up to the service
+//!   call, for the fuzz targets in `fuzz/`.
 //!
 //! Owns: routing, request parsing, response shapes, the body size limit and the 404 / 405 answers.
 //! Must not touch: leadership, forwarding, timeouts (in `node`), validation of the metadata (in
