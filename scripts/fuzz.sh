@@ -68,7 +68,7 @@ for target in "${targets[@]}"; do
     if "${fuzz[@]}" run -s none "$target" "${corpus[@]}" -- \
         -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
         >"target/fuzz-$target.log" 2>&1; then
-        runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "target/fuzz-$target.log" | grep -o '[0-9]*$' || echo "?")
+        runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "target/fuzz-$target.log" | grep -o '[0-9]*$' | tail -n 1)
         echo "scripts/fuzz.sh: $target: no crash in $(($(date +%s) - before))s ($runs runs)" >&2
     else
         tail -n 40 "target/fuzz-$target.log" >&2
