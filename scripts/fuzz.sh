@@ -46,15 +46,16 @@ else
 fi
 echo "scripts/fuzz.sh: ${#targets[@]} targets, ${seconds}s each, $toolchain" >&2
 
-# One build of every target; each run below reuses it.
+# One build of every target; the runs below start its binaries directly.
 "${fuzz[@]}" build -s none
+binaries=fuzz/target/$(rustc -vV | sed -n 's/^host: //p')/release
 
 failed=()
 for target in "${targets[@]}"; do
     regressions=(fuzz/regressions/"$target"/*)
     if [ -e "${regressions[0]}" ]; then
         for input in "${regressions[@]}"; do
-            if ! "${fuzz[@]}" run -s none "$target" "$input" -- -runs=1 >"target/fuzz-$target.log" 2>&1; then
+            if ! "$binaries/$target" "$input" >"target/fuzz-$target.log" 2>&1; then
                 tail -n 30 "target/fuzz-$target.log" >&2
                 echo "scripts/fuzz.sh: $target crashes again on its regression input $input" >&2
                 failed+=("$target ($input)")
@@ -64,10 +65,10 @@ for target in "${targets[@]}"; do
     corpus=(fuzz/corpus/"$target")
     mkdir -p "${corpus[0]}"
     [ -d "fuzz/seeds/$target" ] && corpus+=("fuzz/seeds/$target")
+    mkdir -p "fuzz/artifacts/$target"
     before=$(date +%s)
-    if "${fuzz[@]}" run -s none "$target" "${corpus[@]}" -- \
-        -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-        >"target/fuzz-$target.log" 2>&1; then
+    if "$binaries/$target" -artifact_prefix="fuzz/artifacts/$target/" -max_total_time="$seconds" -timeout=10 \
+        -rss_limit_mb=2048 -print_final_stats=1 "${corpus[@]}" >"target/fuzz-$target.log" 2>&1; then
         runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "target/fuzz-$target.log" | grep -o '[0-9]*$' | tail -n 1)
         echo "scripts/fuzz.sh: $target: no crash in $(($(date +%s) - before))s ($runs runs)" >&2
     else
