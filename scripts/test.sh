@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of shardkeeper: unit tests, openraft's storage conformance suite and the
 # integration tests (multi-node clusters over loopback, real shardkeeper processes, real MariaDB
-# servers), then the jepsen-style suite's smoke run against the docker-compose deployment when a
+# servers), every fuzz target for a bounded time (scripts/fuzz.sh), then the jepsen-style suite's smoke run against the docker-compose deployment when a
 # Docker engine answers (`jepsen-style-tests/run.sh smoke`; it says so plainly when it skips, and
 # SHARDKEEPER_REQUIRE_DOCKER=1, as .ci/run sets, turns the skip into a failure). Needs the Rust toolchain (protoc is vendored); installs MariaDB's server binaries
 # (mariadbd, mariadb-install-db) from Debian's packages when they are missing. The tests start
@@ -69,6 +69,10 @@ fi
 # build below reuse these artifacts.
 cargo build --locked --workspace --bins
 cargo test --locked --workspace -- --test-threads=4
+
+# Every fuzz target for a bounded time (SHARDKEEPER_FUZZ_SECONDS, default 20 s each), after
+# replaying the kept regression inputs (scripts/fuzz.sh, docs/security.md "Fuzzing").
+scripts/fuzz.sh
 
 # The jepsen-style suite: real containers, real faults (deploy/, jepsen-style-tests/run.sh).
 require_docker=${SHARDKEEPER_REQUIRE_DOCKER:-0}

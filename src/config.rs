@@ -161,6 +161,13 @@ pub struct RaftConfig {
     pub logs_kept_after_snapshot: u64,
 }
 
+impl RaftConfig {
+    /// How long a restarted member waits to hear of a leader before it may campaign.
+    pub fn restart_hold_off(&self) -> Duration {
+        self.election_timeout_max.saturating_mul(2)
+    }
+}
+
 impl Default for RaftConfig {
     fn default() -> Self {
         RaftConfig {
@@ -235,9 +242,49 @@ pub enum ConfigError {
     InitialClusterEntry(String),
     #[error("initial cluster lists node {0} twice")]
     DuplicateMember(u64),
+    #[error("{0} is longer than a day; durations of settings are at most 24h")]
+    Duration(String),
 }
 
+/// The longest duration a setting accepts. Longer ones are mistakes, and one near `u64::MAX`
+/// seconds would overflow the deadlines computed from it.
+pub const MAX_SETTING_DURATION: Duration = Duration::from_secs(24 * 60 * 60);
+
 impl Config {
+    /// Refuses what no node can run with once every source is merged: a duration longer than
+    /// `MAX_SETTING_DURATION` (named by its key).
+    pub fn check(&self) -> Result<(), ConfigError> {
+        let (raft, requests, fleet) = (&self.raft, &self.requests, &self.fleet);
+        let mut durations = vec![
+            ("raft.heartbeat_interval", raft.heartbeat_interval),
+            ("raft.election_timeout_min", raft.election_timeout_min),
+            ("raft.election_timeout_max", raft.election_timeout_max),
+            ("raft.install_snapshot_timeout", raft.install_snapshot_timeout),
+            ("requests.leader_wait", requests.leader_wait),
+            ("requests.write_timeout", requests.write_timeout),
+            ("requests.membership_timeout", requests.membership_timeout),
+            ("limits.http_header_read_timeout", self.limits.http_header_read_timeout),
+            ("fleet.probe_interval", fleet.probe_interval),
+            ("fleet.failure_retry_interval", fleet.failure_retry_interval),
+            ("fleet.connect_timeout", fleet.connect_timeout),
+            ("fleet.query_timeout", fleet.query_timeout),
+            ("fleet.repair_interval", fleet.repair_interval),
+            ("fleet.repair_backoff", fleet.repair_backoff),
+            ("fleet.replication_heartbeat", fleet.replication_heartbeat),
+            ("fleet.replica_net_timeout", fleet.replica_net_timeout),
+            ("fleet.relay_log_apply_timeout", fleet.relay_log_apply_timeout),
+            ("fleet.switchover_timeout", fleet.switchover_timeout),
+        ];
+        for route in &self.routes {
+            durations.push(("routes.connect_timeout", route.connect_timeout));
+            durations.push(("routes.client_connect_timeout", route.client_connect_timeout));
+        }
+        match durations.into_iter().find(|(_, duration)| *duration > MAX_SETTING_DURATION) {
+            Some((key, duration)) => Err(ConfigError::Duration(format!("{key} = {}", humantime_serde::re::humantime::format_duration(duration)))),
+            None => Ok(()),
+        }
+    }
+
     pub fn from_toml_file(path: &std::path::Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path)
             .map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
@@ -429,8 +476,14 @@ impl FleetConfig {
         crate::mysql::DbTimeouts {
             connect: self.connect_timeout,
             query: self.query_timeout,
-            stop_replication: self.query_timeout + self.replica_net_timeout * 2,
+            stop_replication: self.query_timeout.saturating_add(self.replica_net_timeout.saturating_mul(2)),
         }
+    }
+
+    /// The bound on a call the leader answers (a switchover at most): two switchover timeouts, the
+    /// relay log apply timeout and the raft write's timeout.
+    pub fn leader_call_timeout(&self, write_timeout: Duration) -> Duration {
+        self.switchover_timeout.saturating_mul(2).saturating_add(self.relay_log_apply_timeout).saturating_add(write_timeout)
     }
 }
 
@@ -448,6 +501,30 @@ pub struct ProxySqlConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found writing the fuzz target config_toml: `replica_net_timeout = "18446744073709551615s"` made
+    /// `db_timeouts` overflow a `Duration` and panic at start; every derived timeout saturates.
+    #[test]
+    fn derived_timeouts_of_huge_durations_saturate() {
+        let config: Config = toml::from_str(
+            "[fleet]\nreplica_net_timeout = \"18446744073709551615s\"\nswitchover_timeout = \"18446744073709551615s\"\n\
+             [raft]\nelection_timeout_max = \"18446744073709551615s\"",
+        )
+        .unwrap();
+        assert_eq!(config.fleet.db_timeouts().stop_replication, Duration::MAX);
+        assert_eq!(config.fleet.leader_call_timeout(Duration::from_secs(10)), Duration::MAX);
+        assert_eq!(config.raft.restart_hold_off(), Duration::MAX);
+        let defaults = Config::default();
+        assert_eq!(defaults.fleet.db_timeouts().stop_replication, Duration::from_secs(5));
+        assert_eq!(defaults.fleet.leader_call_timeout(Duration::from_secs(10)), Duration::from_secs(35));
+        assert_eq!(defaults.raft.restart_hold_off(), Duration::from_millis(800));
+        let refused = config.check().unwrap_err().to_string();
+        assert!(refused.starts_with("raft.election_timeout_max = ") && refused.contains("longer than a day"), "{refused}");
+        assert!(defaults.check().is_ok());
+        let day: Config = toml::from_str("[fleet]\nprobe_interval = \"24h\"\n[[routes]]\nname = \"r\"\nbind_port = 0\n\
+             destinations = \"shard://a/b/0?role=PRIMARY\"\nconnect_timeout = \"25h\"").unwrap();
+        assert!(day.check().unwrap_err().to_string().starts_with("routes.connect_timeout = 1day 1h"));
+    }
 
     #[test]
     fn initial_cluster_lists_parse_or_say_what_is_wrong() {

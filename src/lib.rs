@@ -19,6 +19,7 @@
 //!   mysql_async settings of the servers, the members' channels and the database connections.
 //! - `error`: the one error-code table for HTTP and gRPC; `config` / `cli`: settings and flags.
 //! - `server`: wires a node's storage, raft and servers together and shuts them down.
+//! - `fuzzing` (only under `cfg(fuzzing)`): the entry points of the fuzz targets in `fuzz/`.
 //!
 //! Writes become `meta::Command`s committed by a raft majority and applied on every node; reads are
 //! linearizable through the leader's read index unless `?consistency=stale` asks for the local copy.
@@ -31,6 +32,9 @@ pub mod clock;
 pub mod config;
 pub mod error;
 pub mod failover;
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod health;
 pub mod member_rpc;
 pub mod meta;

@@ -77,6 +77,7 @@ pub struct RunningNode {
 /// Starts a node: opens storage, starts raft and both servers, then forms or joins the cluster
 /// (a data directory that already holds a cluster just resumes).
 pub async fn start(config: Config, listeners: Listeners) -> Result<RunningNode, ServerError> {
+    config.check()?;
     let tokens = Arc::new(TokenTable::load(&config.auth)?);
     let cluster_secret = ClusterSecret::load(config.cluster_secret_file.as_deref())?;
     crate::tls::install_crypto_provider();

@@ -9,6 +9,8 @@
 //!   and the shared extractors (JSON body, `If-Match`, `?consistency=stale`, path segments).
 //! - `auth_layer`: the one authentication and authorisation layer over every flavor.
 //! - `serve`: the listener loop with its connection cap and header read timeout.
+//! - each flavor's `fuzzing` (only under `cfg(fuzzing)`): its request parsing up to the service
+//!   call, for the fuzz targets in `fuzz/`.
 //!
 //! Owns: routing, request parsing, response shapes, the body size limit and the 404 / 405 answers.
 //! Must not touch: leadership, forwarding, timeouts (in `node`), validation of the metadata (in
@@ -35,6 +37,14 @@ use axum::Router;
 
 pub use self::auth_layer::HttpAuth;
 pub use self::serve::serve;
+/// The flavors' request parsing, for the fuzz targets only (`crate::fuzzing`).
+#[cfg(fuzzing)]
+pub use self::{
+    maxscale::fuzzing::parse_request as parse_maxscale_request,
+    mysql_router::fuzzing::parse_request as parse_mysql_router_request,
+    native::fuzzing::parse_request as parse_native_request,
+    orchestrator::fuzzing::parse_request as parse_orchestrator_request,
+};
 
 use self::envelope::ApiError;
 use crate::error::ServiceError;

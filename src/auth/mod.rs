@@ -11,7 +11,7 @@
 mod cluster_secret;
 mod exposure;
 mod policy;
-mod tokens;
+pub(crate) mod tokens;
 
 use std::future::Future;
 

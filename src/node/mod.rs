@@ -90,7 +90,7 @@ impl Node {
         .map_err(|error| NodeError::RaftStart(error.to_string()))?;
         let restarted = raft.is_initialized().await.map_err(|error| NodeError::RaftStart(error.to_string()))?;
         if restarted {
-            hold_off_elections(&raft, config.raft.election_timeout_max * 2);
+            hold_off_elections(&raft, config.raft.restart_hold_off());
         }
         let batcher = ProposalBatcher::start(raft.clone());
         let inner = NodeInner {

@@ -15,7 +15,7 @@
 mod choice;
 pub mod config;
 mod destination;
-mod handshake;
+pub(crate) mod handshake;
 mod leader_observations;
 mod proxy;
 mod quarantine;

@@ -94,8 +94,7 @@ impl MetaService {
     }
 
     fn leader_call_timeout(&self) -> std::time::Duration {
-        let fleet = self.fleet_config();
-        fleet.switchover_timeout * 2 + fleet.relay_log_apply_timeout + self.node.request_config().write_timeout
+        self.fleet_config().leader_call_timeout(self.node.request_config().write_timeout)
     }
 
     /// What the leader's prober last saw of every database node, by node id.

@@ -110,8 +110,9 @@ impl KeyRing {
     }
 }
 
+/// 64 hex digits and nothing else (`u8::from_str_radix` alone would also take a `+` sign).
 fn decode_hex_key(hex: &str) -> Option<[u8; KEY_LEN]> {
-    if hex.len() != KEY_LEN * 2 {
+    if hex.len() != KEY_LEN * 2 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }
     let mut key = [0u8; KEY_LEN];
@@ -255,6 +256,8 @@ mod tests {
         assert!(bad(&format!("k/1 {KEY_A}")).contains("a key id is"));
         assert!(bad(&format!("k1 {KEY_A} extra")).contains("expected KEY_ID HEX"));
         assert!(bad(&format!("k1 {KEY_A}\nk1 {KEY_B}")).contains("\"k1\" twice"));
+        // Found by the fuzz target secrets_key_file: a `+` sign in a digit pair was read as hex.
+        assert!(bad(&format!("k1 +a{}", &KEY_A[2..])).contains("a key is 64 hex digits"));
         let ring = KeyRing::parse(path, &format!("new {KEY_B}\nold {KEY_A}")).unwrap();
         assert_eq!(ring.sealing_key_id(), Some("new"));
         assert_eq!(format!("{ring:?}"), "KeyRing { key_ids: [\"new\", \"old\"] }");

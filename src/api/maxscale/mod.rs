@@ -18,6 +18,8 @@ mod envelope;
 mod servers;
 mod state;
 mod views;
+#[cfg(fuzzing)]
+pub mod fuzzing;
 
 use axum::extract::{FromRequestParts, OriginalUri, Path, Query};
 use axum::http::header::HOST;

@@ -63,7 +63,7 @@ pub(super) async fn close_connections(State(service): State<MetaService>, MaxPat
 
 #[derive(Deserialize)]
 pub(super) struct StateQuery {
-    state: Option<String>,
+    pub(super) state: Option<String>,
     force: Option<String>,
 }
 
@@ -91,7 +91,7 @@ pub(super) async fn clear(State(service): State<MetaService>, MaxPath(name): Max
 
 /// The `state` parameter: only the states an operator holds are set by hand; MaxScale's monitor
 /// states (master, slave, running ...) come from the probes.
-fn admin_state(state: Option<&str>) -> Result<AdminState, MaxError> {
+pub(super) fn admin_state(state: Option<&str>) -> Result<AdminState, MaxError> {
     match state.map(str::to_ascii_lowercase).as_deref() {
         Some("maintenance") => Ok(AdminState::Maintenance),
         Some("drain") | Some("draining") => Ok(AdminState::Drain),

@@ -16,6 +16,8 @@ mod metadata;
 mod problem;
 mod routes;
 mod views;
+#[cfg(fuzzing)]
+pub mod fuzzing;
 
 #[cfg(test)]
 mod views_tests;

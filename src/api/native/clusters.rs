@@ -49,7 +49,7 @@ pub(super) struct CreateClusterBody {
 }
 
 impl CreateClusterBody {
-    fn into_request(self, namespace: String) -> CreateCluster {
+    pub(super) fn into_request(self, namespace: String) -> CreateCluster {
         CreateCluster {
             namespace,
             name: self.name,
@@ -68,6 +68,12 @@ pub(super) struct ImportClusterBody {
     access: AccessBody,
     #[serde(default)]
     policy: ClusterPolicy,
+}
+
+impl ImportClusterBody {
+    pub(super) fn into_request(self) -> ImportCluster {
+        ImportCluster { nodes: self.nodes, access: self.access.into_access(), policy: self.policy }
+    }
 }
 
 /// `POST /namespaces/{namespace}/clusters` → 201, `ETag` = the new cluster's version.
@@ -97,8 +103,7 @@ pub(super) async fn import(
     PathParams(path): PathParams<ClusterPath>,
     JsonBody(body): JsonBody<ImportClusterBody>,
 ) -> ApiResult {
-    let request = ImportCluster { nodes: body.nodes, access: body.access.into_access(), policy: body.policy };
-    let cluster = service.import_cluster(path.target(), request).await?;
+    let cluster = service.import_cluster(path.target(), body.into_request()).await?;
     Ok(with_version(reply(StatusCode::CREATED, ClusterOne { cluster: ClusterView::from(&cluster) }), cluster.version))
 }
 

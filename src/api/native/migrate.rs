@@ -21,7 +21,7 @@ pub(super) struct MigrateBody {
 }
 
 impl MigrateBody {
-    fn slots(&self) -> Result<SlotRange, ApiError> {
+    pub(super) fn slots(&self) -> Result<SlotRange, ApiError> {
         let text = match &self.slot {
             Value::Number(number) => number.to_string(),
             Value::String(text) => text.clone(),
@@ -34,7 +34,7 @@ impl MigrateBody {
         text.parse::<SlotRange>().map_err(|error| ApiError::invalid(format!("invalid slot: {error}")))
     }
 
-    fn slot_only(&self) -> Result<bool, ApiError> {
+    pub(super) fn slot_only(&self) -> Result<bool, ApiError> {
         match &self.slot_only {
             None | Some(Value::Null) => Ok(false),
             Some(Value::Bool(flag)) => Ok(*flag),

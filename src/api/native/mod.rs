@@ -14,6 +14,8 @@ mod namespaces;
 mod nodes;
 mod shards;
 mod views;
+#[cfg(fuzzing)]
+pub mod fuzzing;
 
 use axum::routing::{delete, get, post, put};
 use axum::Router;

@@ -24,7 +24,7 @@ pub(super) struct CreateNodeBody {
 }
 
 impl CreateNodeBody {
-    fn role(&self) -> Result<NodeRole, ApiError> {
+    pub(super) fn role(&self) -> Result<NodeRole, ApiError> {
         match self.role.as_deref() {
             None | Some("") => Ok(NodeRole::Slave),
             Some(role) if role.eq_ignore_ascii_case("slave") => Ok(NodeRole::Slave),

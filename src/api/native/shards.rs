@@ -28,7 +28,7 @@ pub(super) struct FailoverBody {
 
 impl FailoverBody {
     /// The preferred node; absent, `null` and `""` all leave the choice to shardkeeper.
-    fn preferred(self) -> Option<String> {
+    pub(super) fn preferred(self) -> Option<String> {
         self.preferred_node_id.filter(|id| !id.is_empty())
     }
 }

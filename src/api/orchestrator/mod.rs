@@ -26,6 +26,8 @@ mod source;
 mod status;
 mod topology;
 mod views;
+#[cfg(fuzzing)]
+pub mod fuzzing;
 
 pub(super) use envelope::V2Error;
 
