@@ -14,7 +14,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-seconds=${SHARDKEEPER_FUZZ_SECONDS:-20}
+seconds=${SHARDKEEPER_FUZZ_SECONDS:-15}
 mkdir -p target
 cargo_fuzz_version=0.13.2
 tools=$PWD/target/tools

@@ -70,7 +70,7 @@ fi
 cargo build --locked --workspace --bins
 cargo test --locked --workspace -- --test-threads=4
 
-# Every fuzz target for a bounded time (SHARDKEEPER_FUZZ_SECONDS, default 20 s each), after
+# Every fuzz target for a bounded time (SHARDKEEPER_FUZZ_SECONDS, default 15 s each), after
 # replaying the kept regression inputs (scripts/fuzz.sh, docs/security.md "Fuzzing").
 scripts/fuzz.sh
 
