@@ -66,13 +66,114 @@ token_sha256 = "$(printf %s "$viewer" | sha256sum | cut -d' ' -f1)"
 EOF
     )
     # The containers run as uid 10001 (deploy/images/shardkeeper/Dockerfile): it must read them.
+    local files=("$SK_SECRETS/cluster-secret" "$SK_SECRETS/admin-token" "$SK_SECRETS/viewer-token" "$SK_SECRETS/tokens.toml")
     if [ "$(id -u)" = 0 ]; then
-        chown -R 10001:10001 "$SK_SECRETS"
+        chown 10001:10001 "$SK_SECRETS" "${files[@]}"
     else
         chmod 0755 "$SK_SECRETS"
-        chmod 0644 "$SK_SECRETS"/*
+        chmod 0644 "${files[@]}"
         say "note: $SK_SECRETS is readable by every local user (run as root to give it to the containers' uid only)"
     fi
+}
+
+# Gives files to the containers' user (uid 10001), which must own the keys it reads (mode 0600):
+# chown as root, else from a throw-away container of the shardkeeper image (it must exist).
+give_to_containers() {
+    if [ "$(id -u)" = 0 ]; then
+        chown 10001:10001 "$@"
+        return 0
+    fi
+    local file mounted=()
+    for file in "$@"; do
+        [ "$(stat -c %u "$file")" = 10001 ] || mounted+=("/deploy/${file#"$DEPLOY/"}")
+    done
+    [ ${#mounted[@]} -eq 0 ] ||
+        docker run --rm --user 0 --entrypoint chown -v "$DEPLOY:/deploy" shardkeeper/shardkeeper:local 10001:10001 "${mounted[@]}"
+}
+
+# The TLS of the deployment (docs/security.md, "TLS"), generated once with openssl into
+# $SK_SECRETS/tls: a cluster CA (ca.pem; its key ca.key stays on the host, mode 0600) and, per node,
+# skN/node.pem + node.key (+ a copy of ca.pem), mounted read-only at /etc/shardkeeper/tls of that
+# node only. Each certificate names the service (skN, which the members dial), localhost,
+# 127.0.0.1 (the published ports, the health check) and the node's private address, and serves
+# both ways (REST and gRPC server, member client). Validity starts a day back: the jepsen-style
+# suite moves the nodes' wall clocks by minutes, and a node must not see its peers' certificates as
+# not yet valid. Missing node certificates are made from the existing CA; delete $SK_SECRETS/tls
+# for a new CA.
+SK_TLS="$SK_SECRETS/tls"
+SK_CA_FILE="$SK_TLS/ca.pem"
+SK_NODES=(sk1 sk2 sk3)
+declare -A SK_NODE_IPS=([sk1]=172.28.0.11 [sk2]=172.28.0.12 [sk3]=172.28.0.13)
+
+# tls_sign CSR OUT DAYS [openssl ca options]: one certificate with a random serial, valid from
+# $start, with ensure_tls's $work/ca.cnf (SK_SAN: the subjectAltName of a node certificate).
+tls_sign() {
+    local csr=$1 out=$2 days=$3
+    shift 3
+    openssl rand -hex 16 >"$work/serial"
+    SK_SAN=${SK_SAN:-DNS:unused} openssl ca -batch -notext -config "$work/ca.cnf" -in "$csr" -out "$out" \
+        -startdate "$start" -days "$days" "$@" 2>"$work/log" || { cat "$work/log" >&2; die "openssl ca failed for $out"; }
+}
+
+ensure_tls() {
+    local node missing=()
+    for node in "${SK_NODES[@]}"; do
+        [ -s "$SK_TLS/$node/node.pem" ] && [ -s "$SK_TLS/$node/node.key" ] || missing+=("$node")
+    done
+    [ ${#missing[@]} -eq 0 ] && [ -s "$SK_CA_FILE" ] && return 0
+    command -v openssl >/dev/null 2>&1 || die "openssl is needed on this machine (Debian: apt-get install openssl)"
+    mkdir -p "$SK_TLS"
+    chmod 0755 "$SK_SECRETS" "$SK_TLS"
+    local work start
+    work=$(mktemp -d)
+    start=$(date -u -d '1 day ago' +%Y%m%d%H%M%SZ)
+    # `openssl ca` (unlike `openssl x509 -req` of OpenSSL 3.0) can backdate a certificate.
+    cat >"$work/ca.cnf" <<EOF
+[ca]
+default_ca = deploy
+[deploy]
+database = $work/index.txt
+new_certs_dir = $work
+serial = $work/serial
+default_md = sha256
+policy = any
+unique_subject = no
+[any]
+commonName = supplied
+[ca_ext]
+basicConstraints = critical,CA:TRUE
+keyUsage = critical,keyCertSign,cRLSign
+subjectKeyIdentifier = hash
+[node_ext]
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,digitalSignature
+extendedKeyUsage = serverAuth,clientAuth
+subjectAltName = \$ENV::SK_SAN
+EOF
+    : >"$work/index.txt"
+    if [ ! -s "$SK_CA_FILE" ] || [ ! -s "$SK_TLS/ca.key" ]; then
+        say "generating a cluster CA into $SK_TLS (once)"
+        missing=("${SK_NODES[@]}")
+        (umask 077 && openssl req -new -noenc -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
+            -keyout "$SK_TLS/ca.key" -out "$work/ca.csr" -subj "/CN=shardkeeper deploy CA" 2>"$work/log") ||
+            { cat "$work/log" >&2; die "openssl req failed for the CA"; }
+        tls_sign "$work/ca.csr" "$SK_CA_FILE" 3650 -selfsign -keyfile "$SK_TLS/ca.key" -extensions ca_ext
+        chmod 0644 "$SK_CA_FILE"
+    fi
+    for node in "${missing[@]}"; do
+        say "generating the TLS certificate of $node into $SK_TLS/$node"
+        mkdir -p "$SK_TLS/$node"
+        chmod 0755 "$SK_TLS/$node"
+        rm -f "$SK_TLS/$node/node.key"
+        (umask 077 && openssl req -new -noenc -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
+            -keyout "$SK_TLS/$node/node.key" -out "$work/$node.csr" -subj "/CN=$node" 2>"$work/log") ||
+            { cat "$work/log" >&2; die "openssl req failed for $node"; }
+        SK_SAN="DNS:$node,DNS:localhost,IP:127.0.0.1,IP:${SK_NODE_IPS[$node]}" \
+            tls_sign "$work/$node.csr" "$SK_TLS/$node/node.pem" 825 -cert "$SK_CA_FILE" -keyfile "$SK_TLS/ca.key" -extensions node_ext
+        cp "$SK_CA_FILE" "$SK_TLS/$node/ca.pem"
+        chmod 0644 "$SK_TLS/$node/node.pem" "$SK_TLS/$node/ca.pem"
+    done
+    rm -rf "$work"
 }
 
 # The admin token of the deployment, for curl: -H "$(auth_header)".

@@ -4,7 +4,9 @@
 # creates the namespace and the cluster (one shard of all SK_DB_NODES, the first one its master).
 # Idempotent: "already exists" (409) counts as done, so every `up` may run it again.
 #
-#   SK_URLS               shardkeeper REST addresses to try, in order ("http://sk1:9700 ...")
+#   SK_URLS               shardkeeper REST addresses to try, in order ("https://sk1:9700 ...")
+#   SK_CA_FILE            the CA the nodes' certificates chain to, for https (deploy/secrets/tls/ca.pem,
+#                         mounted); unset: curl's default roots
 #   SK_NAMESPACE          default demo
 #   SK_CLUSTER            default shop
 #   SK_DB_NODES           host:port of each server ("db1:3306 db2:3306 db3:3306")
@@ -14,7 +16,9 @@
 #   SK_TOKEN_FILE         a file holding an admin token (deploy/secrets/admin-token, mounted)
 set -euo pipefail
 
-URLS=${SK_URLS:-http://sk1:9700}
+URLS=${SK_URLS:-https://sk1:9700}
+TLS=()
+[ -n "${SK_CA_FILE:-}" ] && TLS=(--cacert "$SK_CA_FILE")
 NAMESPACE=${SK_NAMESPACE:-demo}
 CLUSTER=${SK_CLUSTER:-shop}
 read -r -a NODES <<<"${SK_DB_NODES:?set SK_DB_NODES}"
@@ -37,7 +41,7 @@ json_string() {
 sk=
 while [ -z "$sk" ]; do
     for url in $URLS; do
-        if curl -fsS -o /dev/null --max-time 2 "$url/readyz" 2>/dev/null; then
+        if curl -fsS -o /dev/null --max-time 2 "${TLS[@]}" "$url/readyz" 2>/dev/null; then
             sk=$url
             break
         fi
@@ -65,7 +69,7 @@ done
 post() {
     local path=$1 body=$2 what=$3 status
     while true; do
-        status=$(curl -sS -o /tmp/response -w '%{http_code}' --max-time 15 -X POST \
+        status=$(curl -sS -o /tmp/response -w '%{http_code}' --max-time 15 "${TLS[@]}" -X POST \
             -H 'content-type: application/json' -H "Authorization: Bearer $TOKEN" \
             -d "$body" "$sk$path" 2>/tmp/curl-error) || status=000
         case $status in

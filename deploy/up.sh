@@ -14,7 +14,7 @@ DEPLOY=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=deploy/lib.sh
 . "$DEPLOY/lib.sh"
 
-SK_URL=http://127.0.0.1:9701
+SK_URL=https://127.0.0.1:9701
 HEALTH_PATH=/api/v1/namespaces/demo/clusters/shop/health
 build=1
 timeout=300
@@ -41,20 +41,20 @@ fi
 built=$SECONDS
 
 ensure_secrets
+ensure_tls
 # The key that seals the database passwords in the nodes' raft logs and snapshots (docs/security.md):
 # generated once, kept across runs (down.sh leaves it), mounted read-only into every shardkeeper
-# container, whose user (uid 10001) must own it, mode 0600. Volumes written with a key need that key.
+# container. Volumes written with a key need that key.
 key_file=$DEPLOY/secrets.key
 if [ ! -s "$key_file" ]; then
     say "generating $key_file (seals database passwords at rest)"
     (umask 077 && printf 'k1 %s\n' "$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')" >"$key_file")
 fi
-chmod 600 "$key_file"
-if [ "$(id -u)" = 0 ]; then
-    chown 10001:10001 "$key_file"
-elif [ "$(stat -c %u "$key_file")" != 10001 ]; then
-    docker run --rm --user 0 --entrypoint chown -v "$DEPLOY:/deploy" shardkeeper/shardkeeper:local 10001:10001 /deploy/secrets.key
-fi
+# The nodes read their keys as uid 10001, which must own them, mode 0600, or they refuse to start.
+node_keys=("$key_file")
+for node in "${SK_NODES[@]}"; do node_keys+=("$SK_TLS/$node/node.key"); done
+chmod 600 "${node_keys[@]}"
+give_to_containers "${node_keys[@]}"
 
 say "${COMPOSE_CMD[*]} -p $SK_PROJECT up -d"
 compose up -d --remove-orphans
@@ -68,7 +68,7 @@ say "waiting up to ${timeout}s for $SK_URL$HEALTH_PATH to show AllHealthy"
 deadline=$((SECONDS + timeout))
 last=
 while true; do
-    body=$(curl -s --max-time 3 -H "$(auth_header)" "$SK_URL$HEALTH_PATH" 2>/dev/null || true)
+    body=$(curl -s --max-time 3 --cacert "$SK_CA_FILE" -H "$(auth_header)" "$SK_URL$HEALTH_PATH" 2>/dev/null || true)
     if shard0_healthy "$body"; then
         break
     fi
@@ -113,15 +113,17 @@ say "ready in ${SECONDS}s: images $((built - start))s, then AllHealthy $((health
 docker ps --filter "label=com.docker.compose.project=$SK_PROJECT" --format '    {{.Names}}\t{{.Status}}\t{{.Ports}}' | sort
 cat <<EOF
 
-Try (any node answers any request; 9701, 9702, 9703 are sk1, sk2, sk3; every request but /healthz
-and /readyz needs a token: deploy/secrets/admin-token, or viewer-token for reads):
+Try (any node answers any request; 9701, 9702, 9703 are sk1, sk2, sk3, https only, with
+certificates of the deployment's CA; every request but /healthz and /readyz needs a token:
+deploy/secrets/admin-token, or viewer-token for reads):
   AUTH="Authorization: Bearer \$(cat $SK_SECRETS/admin-token)"
-  curl -s -H "\$AUTH" localhost:9701/api/v1/status                         # raft view: leader, term, members
-  curl -s -H "\$AUTH" localhost:9701/api/v1/namespaces/demo/clusters/shop  # the shard: master and replicas
-  curl -s -H "\$AUTH" localhost:9702$HEALTH_PATH   # findings per shard
-  curl -s -H "\$AUTH" localhost:9703/api/v2/clusters                       # orchestrator's view
-  curl -s -H "\$AUTH" localhost:9701/api/v1/namespaces/demo/clusters/shop/recoveries   # what shardkeeper did
-  curl -s -H "\$AUTH" -XPOST localhost:9701/api/v1/namespaces/demo/clusters/shop/shards/0/failover   # switchover
+  CA=$SK_CA_FILE
+  curl -s --cacert \$CA -H "\$AUTH" https://localhost:9701/api/v1/status                         # raft view: leader, term, members
+  curl -s --cacert \$CA -H "\$AUTH" https://localhost:9701/api/v1/namespaces/demo/clusters/shop  # the shard: master and replicas
+  curl -s --cacert \$CA -H "\$AUTH" https://localhost:9702$HEALTH_PATH   # findings per shard
+  curl -s --cacert \$CA -H "\$AUTH" https://localhost:9703/api/v2/clusters                       # orchestrator's view
+  curl -s --cacert \$CA -H "\$AUTH" https://localhost:9701/api/v1/namespaces/demo/clusters/shop/recoveries   # what shardkeeper did
+  curl -s --cacert \$CA -H "\$AUTH" -XPOST https://localhost:9701/api/v1/namespaces/demo/clusters/shop/shards/0/failover   # switchover
   docker kill shardkeeper-db1     # kill the master: shardkeeper fails over within seconds
   docker start shardkeeper-db1    # it comes back read-only and is re-attached as a replica
   mariadb -h127.0.0.1 -P3311 -uapp -p${SK_DB_APP_PASSWORD:-demo-app-pass} app   # db1 (3312: db2, 3313: db3)

@@ -97,9 +97,10 @@ EOF
     done
 } >"$results/compose.faults.yml"
 export SK_COMPOSE_EXTRA=$results/compose.faults.yml
-# deploy/up.sh generates the deployment's tokens (once, into deploy/secrets); the driver sends the
-# admin one.
+# deploy/up.sh generates the deployment's tokens and its TLS CA and certificates (once, into
+# deploy/secrets); the driver sends the admin token and trusts only that CA (the nodes speak https).
 export SK_TOKEN_FILE=$DEPLOY/secrets/admin-token
+export SK_CA_FILE=$DEPLOY/secrets/tls/ca.pem
 
 start=$SECONDS
 # One cargo invocation for shardkeeper and the driver: their dependencies are compiled once, with
@@ -140,7 +141,7 @@ say "starting from empty volumes"
 "$DEPLOY/up.sh" --no-build --timeout 240 >"$results/up.log" 2>&1 || { cat "$results/up.log" >&2; die "the deployment did not come up"; }
 for port in 9701 9702 9703; do
     deadline=$((SECONDS + 120))
-    until curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$port/readyz"; do
+    until curl -fsS -o /dev/null --max-time 2 --cacert "$SK_CA_FILE" "https://127.0.0.1:$port/readyz"; do
         [ "$SECONDS" -lt "$deadline" ] || die "shardkeeper on port $port is not ready after 120s"
         sleep 1
     done

@@ -22,8 +22,9 @@ pub struct Host {
 }
 
 impl Host {
+    /// The REST base URL of a shardkeeper node (https: the deployment runs with TLS).
     pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.host_port)
+        format!("https://127.0.0.1:{}", self.host_port)
     }
 }
 

@@ -91,9 +91,10 @@ struct Session {
     started: Instant,
 }
 
-/// The workloads' and the nemesis' client: 3 s per request, the deployment's token (SK_TOKEN_FILE).
+/// The workloads' and the nemesis' client: 3 s per request, the deployment's token (SK_TOKEN_FILE)
+/// and CA (SK_CA_FILE).
 fn api_client() -> anyhow::Result<ApiClient> {
-    Ok(ApiClient::new(Duration::from_secs(3), ApiClient::token_from_env()?.as_deref()))
+    Ok(ApiClient::new(Duration::from_secs(3), ApiClient::token_from_env()?.as_deref(), ApiClient::ca_from_env()?))
 }
 
 async fn open_session(history: &Path) -> anyhow::Result<Session> {
