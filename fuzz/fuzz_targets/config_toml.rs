@@ -29,7 +29,7 @@ fuzz_target!(|text: &str| {
     let _ = TokenTable::load(&config.auth);
     if let (Ok(http), Ok(grpc)) = (config.http_addr.parse(), config.grpc_addr.parse()) {
         let tokens = !config.auth.tokens.is_empty();
-        let cluster_secret = config.cluster_secret_file.is_some();
-        let _ = check_exposure(&Exposure { http, grpc, tokens, cluster_secret, insecure: config.insecure });
+        let members_authenticated = config.cluster_secret_file.is_some() || config.tls.client_ca_file.is_some();
+        let _ = check_exposure(&Exposure { http, grpc, tokens, members_authenticated, insecure: config.insecure });
     }
 });
