@@ -5,14 +5,14 @@
 
 use tonic::{Request, Response, Status};
 
-use crate::error::{ErrorCode, ServiceError};
+use crate::error::ServiceError;
 use crate::meta::{ClusterPolicy, PromotionRule, Secret, SlotRange};
 use crate::node::Member;
 use crate::pb;
 use crate::pb::admin_server::Admin;
 use crate::pb::{cluster_to_pb, node_to_pb, parse_role, shard_to_pb};
 use crate::service::{ClusterRef, Consistency, CreateCluster, DatabaseAccess, ImportCluster, MetaService, ShardRef};
-use crate::transport::NOT_LEADER_METADATA;
+use crate::transport::status_from as to_status;
 
 pub struct AdminService {
     service: MetaService,
@@ -25,21 +25,6 @@ impl AdminService {
 }
 
 type GrpcResult<T> = Result<Response<T>, Status>;
-
-fn not_leader(reason: String) -> Status {
-    let mut status = Status::unavailable(reason);
-    status.metadata_mut().insert(NOT_LEADER_METADATA, tonic::metadata::MetadataValue::from_static("1"));
-    status
-}
-
-/// Every service error leaves as a status with its table code; an unavailable one is marked as
-/// "nothing done" so the sender may retry.
-fn to_status(error: ServiceError) -> Status {
-    if error.code == ErrorCode::Unavailable {
-        return not_leader(error.message);
-    }
-    Status::from(error)
-}
 
 fn reply<T>(outcome: Result<T, ServiceError>) -> GrpcResult<T> {
     outcome.map(Response::new).map_err(to_status)

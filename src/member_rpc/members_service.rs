@@ -8,12 +8,12 @@ use std::sync::Arc;
 use tonic::{Request, Response, Status};
 
 use crate::auth::{acting_as, is_valid_principal_name, PRINCIPAL_METADATA, SYSTEM_PRINCIPAL};
-use crate::error::{ErrorCode, ServiceError};
+use crate::error::ServiceError;
 use crate::meta::Command;
 use crate::node::{LeaderCallAnswerer, Member, Node, WriteAttempt};
 use crate::pb;
 use crate::pb::members_server::Members;
-use crate::transport::NOT_LEADER_METADATA;
+use crate::transport::status_from as to_status;
 
 pub struct MembersService {
     node: Node,
@@ -39,21 +39,6 @@ fn forwarded_principal<T>(request: &Request<T>) -> String {
         .to_string()
 }
 
-fn not_leader(reason: String) -> Status {
-    let mut status = Status::unavailable(reason);
-    status.metadata_mut().insert(NOT_LEADER_METADATA, tonic::metadata::MetadataValue::from_static("1"));
-    status
-}
-
-/// Every service error leaves as a status with its table code; an unavailable one is marked as
-/// "nothing done" so the sender may retry.
-fn to_status(error: ServiceError) -> Status {
-    if error.code == ErrorCode::Unavailable {
-        return not_leader(error.message);
-    }
-    Status::from(error)
-}
-
 fn peers_reply(outcome: Result<Vec<Member>, ServiceError>) -> GrpcResult<pb::PeersReply> {
     let members = outcome.map_err(to_status)?;
     Ok(Response::new(pb::PeersReply { members: members.into_iter().map(Member::into_pb).collect() }))
@@ -72,12 +57,12 @@ impl Members for MembersService {
                     .map_err(|error| Status::internal(format!("cannot encode response: {error}")))?;
                 Ok(Response::new(pb::ProposeReply { response_json }))
             }
-            WriteAttempt::NotDone(reason) => Err(not_leader(reason)),
+            WriteAttempt::NotDone(reason) => Err(to_status(ServiceError::unavailable(reason))),
         }
     }
 
     async fn read_index(&self, _request: Request<pb::ReadIndexRequest>) -> GrpcResult<pb::ReadIndexReply> {
-        let index = self.node.read_index_as_leader().await.map_err(not_leader)?;
+        let index = self.node.read_index_as_leader().await.map_err(|reason| to_status(ServiceError::unavailable(reason)))?;
         Ok(Response::new(pb::ReadIndexReply { index }))
     }
 

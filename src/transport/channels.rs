@@ -85,6 +85,17 @@ impl Channels {
     }
 }
 
+/// A service error as the gRPC status a server sends, with its table code; an unavailable one is
+/// marked as "nothing done" (`NOT_LEADER_METADATA`) so that the sender may retry elsewhere.
+pub fn status_from(error: ServiceError) -> tonic::Status {
+    let unavailable = error.code == crate::error::ErrorCode::Unavailable;
+    let mut status = tonic::Status::from(error);
+    if unavailable {
+        status.metadata_mut().insert(NOT_LEADER_METADATA, MetadataValue::from_static("1"));
+    }
+    status
+}
+
 /// True when the request certainly never reached the peer's application: the connection could not
 /// be made, or the peer said it is not the leader. Any other failure leaves the outcome unknown.
 pub fn is_never_sent(status: &tonic::Status) -> bool {

@@ -4,4 +4,4 @@
 
 mod channels;
 
-pub use channels::{is_never_sent, Channels, MemberChannel, MemberCredential, NOT_LEADER_METADATA};
+pub use channels::{is_never_sent, status_from, Channels, MemberChannel, MemberCredential, NOT_LEADER_METADATA};
