@@ -26,44 +26,54 @@ have_program() {
     return 1
 }
 
-missing_mariadb() {
-    local program missing=()
-    for program in mariadbd mariadb-install-db; do
+# Installs Debian packages $2... with apt-get unless every program of the space-separated list $1
+# is already there; fails saying what is missing when it cannot (not root and no sudo, no apt-get).
+# The apt index is refreshed once per run, before the first install.
+apt_updated=0
+require_debian_programs() {
+    local programs=$1 program missing=()
+    shift
+    for program in $programs; do
         have_program "$program" || missing+=("$program")
     done
-    echo "${missing[*]:-}"
-}
-
-missing=$(missing_mariadb)
-if [ -n "$missing" ]; then
-    echo "scripts/test.sh: $missing not found; installing mariadb-server and mariadb-client with apt-get" >&2
-    if [ "$(id -u)" -eq 0 ]; then
-        as_root=()
-    elif command -v sudo >/dev/null 2>&1; then
+    [ ${#missing[@]} -eq 0 ] && return 0
+    echo "scripts/test.sh: ${missing[*]} not found; installing $* with apt-get" >&2
+    local as_root=()
+    if [ "$(id -u)" -ne 0 ]; then
+        if ! command -v sudo >/dev/null 2>&1; then
+            echo "scripts/test.sh: cannot install $* (${missing[*]} missing): not root and no sudo;" \
+                "install the Debian packages $*, then run this again" >&2
+            exit 1
+        fi
         as_root=(sudo)
-    else
-        echo "scripts/test.sh: cannot install MariaDB ($missing missing): not root and no sudo;" \
-            "install the Debian packages mariadb-server and mariadb-client, then run this again" >&2
-        exit 1
     fi
     if ! command -v apt-get >/dev/null 2>&1; then
-        echo "scripts/test.sh: cannot install MariaDB ($missing missing): apt-get is not available;" \
-            "install MariaDB 10.11 (mariadbd and mariadb-install-db), then run this again" >&2
+        echo "scripts/test.sh: cannot install $* (${missing[*]} missing): apt-get is not available;" \
+            "install them by hand, then run this again" >&2
         exit 1
     fi
-    if ! { "${as_root[@]}" apt-get update &&
-        "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive \
-            apt-get install -y --no-install-recommends mariadb-server mariadb-client; }; then
-        echo "scripts/test.sh: apt-get could not install mariadb-server and mariadb-client" \
-            "($missing missing); install them by hand, then run this again" >&2
+    if [ "$apt_updated" = 0 ]; then
+        "${as_root[@]}" apt-get update || true
+        apt_updated=1
+    fi
+    if ! "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$@"; then
+        echo "scripts/test.sh: apt-get could not install $* (${missing[*]} missing);" \
+            "install them by hand, then run this again" >&2
         exit 1
     fi
-    missing=$(missing_mariadb)
-    if [ -n "$missing" ]; then
-        echo "scripts/test.sh: $missing still missing after installing mariadb-server" >&2
-        exit 1
-    fi
-fi
+    for program in "${missing[@]}"; do
+        if ! have_program "$program"; then
+            echo "scripts/test.sh: $program still missing after installing $*" >&2
+            exit 1
+        fi
+    done
+}
+
+require_debian_programs "mariadbd mariadb-install-db mariadb" mariadb-server mariadb-client
+
+# The PyPI packages the tests drive (pinned), in one venv under target/; the tests find it here.
+SHARDKEEPER_PYTHON_VENV=$(scripts/python-venv.sh)
+export SHARDKEEPER_PYTHON_VENV
 
 # The whole workspace in one feature set, so that the test build and the jepsen-style suite's
 # build below reuse these artifacts.
